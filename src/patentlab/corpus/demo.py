@@ -1,0 +1,40 @@
+"""The corpus stage of ``patentlab demo``: ingest the bundled sample, split it, print the card."""
+
+from __future__ import annotations
+
+import json
+
+from patentlab import console
+from patentlab.corpus.card import CARD_JSON
+from patentlab.corpus.cli import print_card
+from patentlab.corpus.ingest import CORPUS_FILE, ingest
+from patentlab.corpus.split import split_corpus
+from patentlab.data import sample_path
+from patentlab.demo import DemoContext
+
+#: The bundled sources that carry silver labels (claim 1 with CPC), plus the full records
+#: (title, abstract, all claims) that the generator trains on.
+DEMO_SOURCES = ("y02_claims_1100.csv", "cpc_group_claims_1411.csv", "full_records_334.jsonl")
+
+
+def run(ctx: DemoContext) -> None:
+    corpus_dir = ctx.stage_dir("corpus")
+    split_dir = ctx.stage_dir("splits")
+    if ctx.done("corpus", CORPUS_FILE):
+        console.out.print(f"reusing {corpus_dir / CORPUS_FILE}")
+    else:
+        sources = [str(sample_path(name)) for name in DEMO_SOURCES]
+        with console.progress(transient=True) as bar:
+            task = bar.add_task("ingest", total=None)
+            report = ingest(
+                sources, corpus_dir, on_duplicate="skip",
+                progress=lambda s, n: bar.update(task, completed=n),
+            )
+        rows = [[s.rsplit("/", 1)[-1], f"{n:,}"] for s, n in report.per_source.items()]
+        console.out.print(console.table(f"Ingested {report.rows:,} real patents", ["source", "rows"], rows))
+    if ctx.done("splits", CARD_JSON):
+        card = json.loads((split_dir / CARD_JSON).read_text(encoding="utf-8"))
+    else:
+        card = split_corpus(corpus_dir, split_dir)
+    print_card(card)
+    ctx.outputs.update(corpus=corpus_dir, splits=split_dir)

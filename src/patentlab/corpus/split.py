@@ -1,0 +1,221 @@
+"""Balanced, seeded, de-duplicated splits: train_silver / eval_silver / pool_unlabeled.
+
+The card samples 25,000 green + 25,000 non-green claims and splits them 40,000 / 5,000 / 5,000.
+Smaller corpora get the same proportions, scaled down, with a message saying so. De-duplication
+keeps the first occurrence (in corpus order) of each id and of each normalised claim-1 text, so no
+claim can leak from one split into another under a different id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from patentlab.corpus.card import build_card, write_card
+from patentlab.corpus.ingest import corpus_file
+from patentlab.corpus.schema import PATENT_SCHEMA
+from patentlab.errors import PatentlabError
+from patentlab.storage import atomic_dir
+
+SPLITS: tuple[str, ...] = ("train_silver", "eval_silver", "pool_unlabeled")
+CARD_N_PER_CLASS = 25_000
+CARD_SIZES: tuple[int, int, int] = (40_000, 5_000, 5_000)
+SPLIT_SCHEMA = PATENT_SCHEMA.append(pa.field("text", pa.string()))
+
+_LEADING_NUMBER = r"^\s*\d+\s*[.):]\s*"
+
+
+@dataclass
+class SplitPlan:
+    """How many claims of each class go into each split, and why."""
+
+    n_per_class: int
+    per_class_sizes: tuple[int, int, int]
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(2 * s for s in self.per_class_sizes)
+
+
+def normalized_claim_text(claims: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Claim 1, lower-cased, without its leading number, punctuation collapsed to single spaces."""
+    first = pc.list_element(claims, 0)
+    text = pc.replace_substring_regex(first, _LEADING_NUMBER, "")
+    text = pc.utf8_lower(text)
+    text = pc.replace_substring_regex(text, r"[^\p{L}\p{N}]+", " ")
+    return pc.utf8_trim_whitespace(text)
+
+
+def plan_split(
+    n_green: int,
+    n_not_green: int,
+    n_per_class: int = CARD_N_PER_CLASS,
+    sizes: Sequence[int] | None = None,
+) -> SplitPlan:
+    """Work out per-class split sizes, scaling the card's proportions down when data is short."""
+    if n_per_class <= 0:
+        raise PatentlabError(f"--n-per-class must be positive, not {n_per_class}")
+    if sizes is None:
+        sizes = [round(s * n_per_class / CARD_N_PER_CLASS) for s in CARD_SIZES]
+        sizes[2] = 2 * n_per_class - sizes[0] - sizes[1]
+    sizes = list(sizes)
+    if len(sizes) != 3 or any(s < 0 for s in sizes):
+        raise PatentlabError(f"--sizes needs three non-negative numbers (train,eval,pool), not {sizes}")
+    if sum(sizes) != 2 * n_per_class:
+        raise PatentlabError(
+            f"--sizes {','.join(map(str, sizes))} add up to {sum(sizes)}, "
+            f"but the balanced sample holds 2 × {n_per_class} = {2 * n_per_class}"
+        )
+    messages = []
+    available = min(n_green, n_not_green)
+    if available == 0:
+        raise PatentlabError(
+            f"cannot balance: {n_green} green and {n_not_green} non-green claims with known labels"
+        )
+    n = n_per_class
+    if available < n_per_class:
+        n = available
+        scarce = "green" if n_green <= n_not_green else "non-green"
+        messages.append(
+            f"only {available:,} {scarce} claims are available (wanted {n_per_class:,} per class): "
+            f"the balanced sample is scaled to {n:,} + {n:,}, keeping the split proportions"
+        )
+    fractions = np.array(sizes, dtype=float) / sum(sizes)
+    train = int(np.floor(n * fractions[0]))
+    evaluation = int(np.floor(n * fractions[1]))
+    per_class = (train, evaluation, n - train - evaluation)
+    return SplitPlan(n_per_class=n, per_class_sizes=per_class, messages=messages)
+
+
+def _scan(path: Path, progress: Callable[[int], None] | None) -> pd.DataFrame:
+    """One streaming pass: row number, id, label and a hash of the normalised claim text."""
+    parquet = pq.ParquetFile(path)
+    frames = []
+    offset = 0
+    for batch in parquet.iter_batches(batch_size=100_000, columns=["id", "claims", "is_green_silver"]):
+        has_claim = pc.greater(pc.list_value_length(batch["claims"]), 0)
+        has_claim = pc.fill_null(has_claim, False)
+        claims = pc.if_else(has_claim, batch["claims"], pa.scalar([""], pa.list_(pa.string())))
+        text = normalized_claim_text(claims).to_pandas()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "row": np.arange(offset, offset + batch.num_rows),
+                    "id": batch["id"].to_pandas(),
+                    "label": batch["is_green_silver"].to_pandas(),
+                    "text_hash": pd.util.hash_pandas_object(text, index=False).to_numpy(),
+                    "has_text": text.str.len().to_numpy() > 0,
+                }
+            )
+        )
+        offset += batch.num_rows
+        if progress:
+            progress(offset)
+    if not frames:
+        raise PatentlabError("the corpus is empty", path=path)
+    return pd.concat(frames, ignore_index=True)
+
+
+def split_corpus(
+    corpus: str | Path,
+    out_dir: str | Path,
+    *,
+    n_per_class: int = CARD_N_PER_CLASS,
+    sizes: Sequence[int] | None = None,
+    seed: int = 42,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Write the three splits and the dataset card to ``out_dir``; return the card.
+
+    Args:
+        corpus: a corpus directory (from ``ingest``) or its Parquet file.
+        out_dir: where ``train_silver.parquet`` etc. and ``dataset_card.{json,md}`` go.
+        n_per_class: claims per class in the balanced sample (the card's 25,000 by default).
+        sizes: train, eval and pool sizes; they must add up to ``2 * n_per_class``.
+        seed: seeds the sampling and the shuffles, so the same seed gives the same split.
+    """
+    path = corpus_file(corpus)
+    scan = _scan(path, progress)
+    total = len(scan)
+    scan = scan[scan["has_text"]]
+    no_text = total - len(scan)
+    scan = scan.drop_duplicates("id", keep="first")
+    dup_ids = total - no_text - len(scan)
+    before = len(scan)
+    scan = scan.drop_duplicates("text_hash", keep="first")
+    dup_text = before - len(scan)
+    known = scan[scan["label"].notna()]
+    green = known.loc[known["label"] == 1, "row"].to_numpy()
+    not_green = known.loc[known["label"] == 0, "row"].to_numpy()
+    plan = plan_split(len(green), len(not_green), n_per_class, sizes)
+
+    rng = np.random.default_rng(seed)
+    assignment: dict[int, str] = {}
+    for rows in (green, not_green):
+        chosen = rng.permutation(rows)[: plan.n_per_class]
+        cuts = np.cumsum(plan.per_class_sizes)[:-1]
+        for name, part in zip(SPLITS, np.split(chosen, cuts)):
+            assignment.update(dict.fromkeys(part.tolist(), name))
+
+    tables = _gather(path, assignment)
+    dedup = {
+        "corpus_rows": total,
+        "without_claim_text": no_text,
+        "duplicate_ids_removed": dup_ids,
+        "duplicate_texts_removed": dup_text,
+        "unknown_label": int(scan["label"].isna().sum()),
+        "green_available": len(green),
+        "not_green_available": len(not_green),
+    }
+    with atomic_dir(out_dir) as staging:
+        for name in SPLITS:
+            table = tables[name]
+            order = rng.permutation(table.num_rows)
+            pq.write_table(table.take(order), staging / f"{name}.parquet", compression="zstd")
+        card = build_card(
+            {name: pq.read_table(staging / f"{name}.parquet") for name in SPLITS},
+            corpus=str(path), seed=seed, plan=plan, dedup=dedup,
+        )
+        write_card(card, staging)
+    return card
+
+
+def _gather(path: Path, assignment: dict[int, str]) -> dict[str, pa.Table]:
+    """Second streaming pass: pull the selected rows out of the corpus, by split."""
+    parts: dict[str, list[pa.Table]] = {name: [] for name in SPLITS}
+    parquet = pq.ParquetFile(path)
+    offset = 0
+    for batch in parquet.iter_batches(batch_size=100_000):
+        rows = np.arange(offset, offset + batch.num_rows)
+        names = np.array([assignment.get(r) for r in rows.tolist()], dtype=object)
+        offset += batch.num_rows
+        if not any(n is not None for n in names):
+            continue
+        table = pa.Table.from_batches([batch]).cast(PATENT_SCHEMA)
+        for name in SPLITS:
+            mask = names == name
+            if mask.any():
+                part = table.filter(pa.array(mask))
+                text = pc.list_element(part["claims"], 0)
+                parts[name].append(part.append_column("text", text))
+    return {
+        name: pa.concat_tables(p) if p else SPLIT_SCHEMA.empty_table() for name, p in parts.items()
+    }
+
+
+def read_split(split_dir: str | Path, name: str) -> pa.Table:
+    """Load one split (``train_silver``, ``eval_silver`` or ``pool_unlabeled``) as a table."""
+    if name not in SPLITS:
+        raise PatentlabError(f"unknown split '{name}'; splits are {', '.join(SPLITS)}")
+    path = Path(split_dir) / f"{name}.parquet"
+    if not path.exists():
+        raise PatentlabError("no such split file (run 'patentlab corpus split' first)", path=path)
+    return pq.read_table(path)
