@@ -7,6 +7,7 @@ heavy libraries (torch, transformers) inside their commands, so ``patentlab --he
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -50,8 +51,13 @@ def _root(
 _register_steps()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    typer.secho(f"warning: {message}", err=True, fg=typer.colors.YELLOW)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line on stderr and exit non-zero, never a traceback."""
+    warnings.showwarning = _show_warning
     try:
         app(args=argv, standalone_mode=False)
     except PatentlabError as exc:

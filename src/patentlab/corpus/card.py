@@ -64,13 +64,13 @@ def build_card(
     splits = {name: _split_stats(table) for name, table in tables.items()}
     return {
         "name": "patentlab green-patent splits",
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus": corpus,
         "seed": seed,
         "label": "is_green_silver: 1 when the patent has any CPC Y02 code (silver label)",
         "text": "claim 1 (column 'text')",
         "n_per_class": plan.n_per_class,
-        "sizes": dict(zip(tables, plan.sizes)),
+        "sizes": dict(zip(tables, plan.sizes, strict=True)),
         "messages": plan.messages,
         "deduplication": dict(dedup),
         "token_counter": f"regex {TOKEN_PATTERN}",

@@ -9,14 +9,20 @@ import typer
 
 from patentlab import console
 
-app = typer.Typer(help="Read patents into one schema, derive silver labels, make splits.", no_args_is_help=True)
+app = typer.Typer(
+    help="Read patents into one schema, derive silver labels, make splits.", no_args_is_help=True
+)
 
 
 @app.command()
 def ingest(
-    sources: list[str] = typer.Argument(..., help="Files (CSV, Parquet, JSONL, USPTO XML) or hf://owner/name."),
+    sources: list[str] = typer.Argument(
+        ..., help="Files (CSV, Parquet, JSONL, USPTO XML) or hf://owner/name."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Corpus directory to write."),
-    fmt: str = typer.Option("auto", "--format", help="auto, hub, csv, parquet, jsonl, uspto-xml, hub-dataset."),
+    fmt: str = typer.Option(
+        "auto", "--format", help="auto, hub, csv, parquet, jsonl, uspto-xml, hub-dataset."
+    ),
     column_map: list[str] = typer.Option(None, "--map", help="COLUMN=FIELD, repeatable (e.g. patent_id=id)."),
     encoding: str = typer.Option("utf-8", help="Text encoding of CSV/JSONL sources (e.g. cp1252)."),
     on_duplicate: str = typer.Option("error", help="What to do with a repeated id: error or skip."),
@@ -26,18 +32,24 @@ def ingest(
     from patentlab.corpus.readers.tabular import parse_column_map
 
     mapping = parse_column_map(column_map)
-    with console.progress() as bar:
+    with console.progress(transient=True) as bar:
         task = bar.add_task("ingest", total=None)
 
         def update(source: str, rows: int) -> None:
             bar.update(task, description=f"ingest {Path(source).name}", completed=rows)
 
         report = run_ingest(
-            sources, out, fmt=fmt, column_map=mapping, encoding=encoding, on_duplicate=on_duplicate,
+            sources,
+            out,
+            fmt=fmt,
+            column_map=mapping,
+            encoding=encoding,
+            on_duplicate=on_duplicate,
             progress=update,
         )
-    rows = [[s, f"{n:,}"] for s, n in report.per_source.items()]
-    console.out.print(console.table(f"Ingested {report.rows:,} patents into {out}", ["source", "rows"], rows))
+    rows = [[s, f"{n:,}"] for s, n in report.per_input.items()]
+    console.out.print(f"Ingested {report.rows:,} patents into {out / 'corpus.parquet'}")
+    console.out.print(console.table("", ["source", "rows"], rows))
     labels = ", ".join(f"{k} {v:,}" for k, v in sorted(report.labels.items()))
     console.out.print(f"silver labels: {labels}; {report.seconds:.1f} s")
     if report.duplicates_skipped:
@@ -59,7 +71,11 @@ def split(
     with console.progress(transient=True) as bar:
         task = bar.add_task("scan corpus", total=None)
         card = split_corpus(
-            corpus, out, n_per_class=n_per_class, sizes=parsed, seed=seed,
+            corpus,
+            out,
+            n_per_class=n_per_class,
+            sizes=parsed,
+            seed=seed,
             progress=lambda n: bar.update(task, completed=n),
         )
     print_card(card)

@@ -12,9 +12,10 @@ from patentlab.corpus.split import split_corpus
 from patentlab.data import sample_path
 from patentlab.demo import DemoContext
 
-#: The bundled sources that carry silver labels (claim 1 with CPC), plus the full records
-#: (title, abstract, all claims) that the generator trains on.
-DEMO_SOURCES = ("y02_claims_1100.csv", "cpc_group_claims_1411.csv", "full_records_334.jsonl")
+#: The bundled sources that carry silver labels (claim 1 with CPC), the full records (title,
+#: abstract, all claims) that the generator trains on, and the raw USPTO XML they came from (its
+#: documents repeat the full records' ids, so ingest keeps the first copy of each).
+DEMO_SOURCES = ("y02_claims_1100.csv", "cpc_group_claims_1411.csv", "full_records_334.jsonl", "uspto_xml")
 
 
 def run(ctx: DemoContext) -> None:
@@ -27,11 +28,16 @@ def run(ctx: DemoContext) -> None:
         with console.progress(transient=True) as bar:
             task = bar.add_task("ingest", total=None)
             report = ingest(
-                sources, corpus_dir, on_duplicate="skip",
+                sources,
+                corpus_dir,
+                on_duplicate="skip",
                 progress=lambda s, n: bar.update(task, completed=n),
             )
-        rows = [[s.rsplit("/", 1)[-1], f"{n:,}"] for s, n in report.per_source.items()]
-        console.out.print(console.table(f"Ingested {report.rows:,} real patents", ["source", "rows"], rows))
+        rows = [[s.rsplit("/", 1)[-1], f"{n:,}"] for s, n in report.per_input.items()]
+        console.out.print(
+            console.table(f"Ingested {report.rows:,} real patents", ["source", "new rows"], rows)
+        )
+        console.out.print(f"repeated ids skipped: {report.duplicates_skipped:,}")
     if ctx.done("splits", CARD_JSON):
         card = json.loads((split_dir / CARD_JSON).read_text(encoding="utf-8"))
     else:

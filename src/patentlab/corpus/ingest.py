@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from patentlab.corpus.readers import read_source
+from patentlab.corpus.readers import expand_sources, read_source
 from patentlab.corpus.schema import PATENT_SCHEMA
 from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_dir, write_json
@@ -34,7 +34,8 @@ class IngestReport:
     out_dir: str
     rows: int = 0
     duplicates_skipped: int = 0
-    per_source: dict[str, int] = field(default_factory=dict)
+    per_input: dict[str, int] = field(default_factory=dict)  # rows kept per argument given
+    per_source: dict[str, int] = field(default_factory=dict)  # rows kept per file read
     labels: dict[str, int] = field(default_factory=dict)
     doc_types: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -56,7 +57,8 @@ def ingest(
     """Read every source into ``out_dir/corpus.parquet`` in the corpus schema.
 
     Args:
-        sources: file paths, or ``hf://owner/name`` hub dataset ids.
+        sources: file paths, directories (every readable file under them), or ``hf://owner/name``
+            hub dataset ids.
         out_dir: the corpus directory to (re)create.
         fmt: reader to use for every source, or ``"auto"`` to detect per source.
         column_map: ``{source_column: schema_field}`` for tabular sources.
@@ -66,9 +68,11 @@ def ingest(
     """
     if on_duplicate not in ON_DUPLICATE:
         raise PatentlabError(f"on_duplicate must be one of {ON_DUPLICATE}, not '{on_duplicate}'")
-    sources = list(sources)
-    if not sources:
+    inputs = list(sources)
+    if not inputs:
         raise PatentlabError("no sources given")
+    files = [(given, path) for given in inputs for path in expand_sources([given], fmt)]
+    paths = [path for _, path in files]
     start = time.perf_counter()
     report = IngestReport(out_dir=str(out_dir))
     labels: Counter[str] = Counter()
@@ -76,11 +80,11 @@ def ingest(
     seen: dict[str, tuple[int, int]] = {}
     with atomic_dir(out_dir) as staging:
         with pq.ParquetWriter(staging / CORPUS_FILE, PATENT_SCHEMA, compression="zstd") as writer:
-            for source_index, source in enumerate(sources):
+            for index, (given, source) in enumerate(files):
                 rows_read = rows_kept = 0
                 for table in read_source(source, fmt=fmt, column_map=column_map, encoding=encoding):
                     batch_rows = table.num_rows
-                    table = _drop_duplicates(table, seen, (source_index, rows_read), sources, on_duplicate)
+                    table = _drop_duplicates(table, seen, (index, rows_read), paths, on_duplicate)
                     report.duplicates_skipped += batch_rows - table.num_rows
                     rows_read += batch_rows
                     rows_kept += table.num_rows
@@ -93,6 +97,7 @@ def ingest(
                 if rows_read == 0:
                     raise PatentlabError("no records found", path=source)
                 report.per_source[source] = rows_kept
+                report.per_input[given] = report.per_input.get(given, 0) + rows_kept
                 report.rows += rows_kept
         report.labels = dict(labels)
         report.doc_types = dict(doc_types)
@@ -129,7 +134,9 @@ def _drop_duplicates(
             raise PatentlabError(
                 f"duplicate id '{doc_id}' (first seen at {sources[first[0]]} row {first[1]}); "
                 "pass --on-duplicate skip to keep the first occurrence",
-                path=sources[source_index], row=row_offset + i + 1, field="id",
+                path=sources[source_index],
+                row=row_offset + i + 1,
+                field="id",
             )
         keep.append(False)
     return table if all(keep) else table.filter(pa.array(keep))

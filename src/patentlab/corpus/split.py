@@ -162,7 +162,7 @@ def split_corpus(
     for rows in (green, not_green):
         chosen = rng.permutation(rows)[: plan.n_per_class]
         cuts = np.cumsum(plan.per_class_sizes)[:-1]
-        for name, part in zip(SPLITS, np.split(chosen, cuts)):
+        for name, part in zip(SPLITS, np.split(chosen, cuts), strict=True):
             assignment.update(dict.fromkeys(part.tolist(), name))
 
     tables = _gather(path, assignment)
@@ -182,7 +182,10 @@ def split_corpus(
             pq.write_table(table.take(order), staging / f"{name}.parquet", compression="zstd")
         card = build_card(
             {name: pq.read_table(staging / f"{name}.parquet") for name in SPLITS},
-            corpus=str(path), seed=seed, plan=plan, dedup=dedup,
+            corpus=str(path),
+            seed=seed,
+            plan=plan,
+            dedup=dedup,
         )
         write_card(card, staging)
     return card
@@ -206,9 +209,7 @@ def _gather(path: Path, assignment: dict[int, str]) -> dict[str, pa.Table]:
                 part = table.filter(pa.array(mask))
                 text = pc.list_element(part["claims"], 0)
                 parts[name].append(part.append_column("text", text))
-    return {
-        name: pa.concat_tables(p) if p else SPLIT_SCHEMA.empty_table() for name, p in parts.items()
-    }
+    return {name: pa.concat_tables(p) if p else SPLIT_SCHEMA.empty_table() for name, p in parts.items()}
 
 
 def read_split(split_dir: str | Path, name: str) -> pa.Table:

@@ -21,7 +21,7 @@ def detect_format(source: str, encoding: str = "utf-8") -> str:
     if not path.exists():
         raise PatentlabError("no such file or directory", path=source)
     if path.is_dir():
-        return "hub-dataset"
+        raise PatentlabError("is a directory; expand it with expand_sources() first", path=source)
     if path.stat().st_size == 0:
         raise PatentlabError("empty file", path=source)
     suffixes = "".join(path.suffixes[-2:]).lower()
@@ -32,13 +32,38 @@ def detect_format(source: str, encoding: str = "utf-8") -> str:
     if suffixes.endswith(".parquet"):
         return "parquet"
     if suffixes.endswith((".csv", ".tsv")):
-        from patentlab.corpus.readers.hub import is_hub_layout, read_header
+        from patentlab.corpus.readers.hub import is_hub_layout
+        from patentlab.corpus.readers.text import read_header
 
         return "hub" if is_hub_layout(read_header(path, encoding)) else "csv"
     raise PatentlabError(
         "unknown file type; use --format with one of " + ", ".join(f for f in FORMATS if f != "auto"),
         path=source,
     )
+
+
+#: File name endings that a directory given as a source is searched for.
+KNOWN_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".ndjson", ".xml")
+
+
+def expand_sources(sources: list[str], fmt: str = "auto") -> list[str]:
+    """Replace each directory among ``sources`` by the readable files under it, sorted.
+
+    With ``fmt="hub-dataset"`` a directory is left alone: ``datasets`` reads it as one dataset.
+    """
+    expanded: list[str] = []
+    for source in sources:
+        path = Path(source)
+        if fmt == "hub-dataset" or source.startswith(HUB_PREFIX) or not path.is_dir():
+            expanded.append(source)
+            continue
+        files = sorted(
+            str(p) for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(KNOWN_SUFFIXES)
+        )
+        if not files:
+            raise PatentlabError(f"no {', '.join(KNOWN_SUFFIXES)} files in this directory", path=source)
+        expanded.extend(files)
+    return expanded
 
 
 def read_source(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from patentlab.corpus.readers.text import decode_error, read_header
 from patentlab.corpus.schema import PATENT_SCHEMA, Y02_CATEGORIES, is_cpc_subclass
 from patentlab.errors import PatentlabError
 
@@ -33,25 +33,6 @@ def is_hub_layout(columns: list[str]) -> bool:
     """True when ``columns`` look like the hub layout: id, text and CPC subclass columns."""
     names = set(columns)
     return {"id", "text"} <= names and any(is_cpc_subclass(c) for c in columns)
-
-
-def read_header(path: Path, encoding: str = "utf-8") -> list[str]:
-    """Read only the header row of a CSV file."""
-    with open(path, encoding=encoding, newline="") as fh:
-        try:
-            return next(csv.reader(fh))
-        except StopIteration:
-            raise PatentlabError("empty file (no header row)", path=path) from None
-        except UnicodeDecodeError as exc:
-            raise _decode_error(path, exc, encoding) from None
-
-
-def _decode_error(path: Path, exc: UnicodeDecodeError, encoding: str) -> PatentlabError:
-    return PatentlabError(
-        f"not valid {encoding} at byte {exc.start}; the file may be cp1252/latin-1: "
-        "re-run with --encoding cp1252",
-        path=path,
-    )
 
 
 def read_hub_csv(
@@ -96,9 +77,7 @@ def _check_columns(columns: list[str], path: Path | str) -> None:
             )
 
 
-def convert_hub_table(
-    table: pa.Table, source: str, path: Path | str, row_offset: int = 0
-) -> pa.Table:
+def convert_hub_table(table: pa.Table, source: str, path: Path | str, row_offset: int = 0) -> pa.Table:
     """Convert one batch in the hub layout to :data:`PATENT_SCHEMA` (vectorised)."""
     names = table.column_names
     _check_columns(names, path)
@@ -155,32 +134,27 @@ def _check_ids_and_text(ids: pa.ChunkedArray, text: pa.ChunkedArray, path, row_o
 
 
 def _indicator_matrix(table: pa.Table, columns: list[str], path, row_offset: int) -> np.ndarray:
+    """Stack 0/1 columns into an int8 matrix, rejecting empty or out-of-range cells by row and field."""
     if not columns:
         return np.zeros((table.num_rows, 0), dtype=np.int8)
-    matrix = np.column_stack(
-        [table[c].to_numpy(zero_copy_only=False) for c in columns]
-    )
-    if matrix.dtype == object or np.isnan(matrix.astype(float, copy=False)).any():
-        bad = np.argwhere(pd_isnull(matrix))[0]
-        raise PatentlabError(
-            "label is empty; expected 0 or 1", path=path, row=row_offset + int(bad[0]) + 1,
-            field=columns[int(bad[1])],
-        )
+    for column in columns:
+        missing = pc.is_null(table[column])
+        if pc.any(missing).as_py():
+            row = int(np.flatnonzero(missing.to_numpy(zero_copy_only=False))[0])
+            raise PatentlabError(
+                "label is empty; expected 0 or 1", path=path, row=row_offset + row + 1, field=column
+            )
+    matrix = np.column_stack([table[c].to_numpy(zero_copy_only=False) for c in columns])
     bad = np.argwhere((matrix != 0) & (matrix != 1))
     if len(bad):
         r, c = bad[0]
         raise PatentlabError(
-            f"label is {matrix[r, c]!r}; expected 0 or 1",
-            path=path, row=row_offset + int(r) + 1, field=columns[int(c)],
+            f"label is {matrix[r, c].item()!r}; expected 0 or 1",
+            path=path,
+            row=row_offset + int(r) + 1,
+            field=columns[int(c)],
         )
     return matrix.astype(np.int8, copy=False)
-
-
-def pd_isnull(matrix: np.ndarray) -> np.ndarray:
-    """Elementwise 'is missing' for an object or float matrix."""
-    if matrix.dtype == object:
-        return np.vectorize(lambda v: v is None or (isinstance(v, float) and np.isnan(v)))(matrix)
-    return np.isnan(matrix.astype(float))
 
 
 def _lists_from_indicator(matrix: np.ndarray, names: np.ndarray) -> pa.ListArray:
@@ -193,7 +167,7 @@ def _lists_from_indicator(matrix: np.ndarray, names: np.ndarray) -> pa.ListArray
 
 def _merge_cpc_lists(cpc: pa.ListArray, listed: pa.ChunkedArray) -> pa.ListArray:
     merged = []
-    for from_columns, text in zip(cpc.to_pylist(), listed.to_pylist()):
+    for from_columns, text in zip(cpc.to_pylist(), listed.to_pylist(), strict=True):
         extra = [c.strip().upper() for c in (text or "").split(";") if c.strip()]
         merged.append(sorted(set(from_columns) | set(extra)))
     return pa.array(merged, pa.list_(pa.string()))
@@ -202,7 +176,7 @@ def _merge_cpc_lists(cpc: pa.ListArray, listed: pa.ChunkedArray) -> pa.ListArray
 def _locate_csv_error(path: Path, header: list[str], encoding: str, exc: Exception) -> PatentlabError:
     """Re-scan the file with the csv module to name the row and field behind an Arrow error."""
     if isinstance(exc, UnicodeDecodeError):
-        return _decode_error(path, exc, encoding)
+        return decode_error(path, encoding)
     checked = {c for c in header if is_cpc_subclass(c) or c in LABEL_COLUMNS}
     try:
         with open(path, encoding=encoding, newline="") as fh:
@@ -213,18 +187,20 @@ def _locate_csv_error(path: Path, header: list[str], encoding: str, exc: Excepti
                     return PatentlabError(
                         f"has {len(row)} fields, the header has {len(header)}", path=path, row=row_number
                     )
-                for name, value in zip(header, row):
+                for name, value in zip(header, row, strict=True):
                     if name in checked and value.strip() not in ("0", "1"):
                         return PatentlabError(
                             f"label is {value!r}; expected 0 or 1", path=path, row=row_number, field=name
                         )
-    except UnicodeDecodeError as decode_exc:
-        return _decode_error(path, decode_exc, encoding)
+    except UnicodeDecodeError:
+        return decode_error(path, encoding)
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return PatentlabError(f"could not parse CSV: {message}", path=path)
 
 
-def read_hub_dataset(name_or_path: str, *, split: str | None = None, batch_size: int = 10_000) -> Iterator[pa.Table]:
+def read_hub_dataset(
+    name_or_path: str, *, split: str | None = None, batch_size: int = 10_000
+) -> Iterator[pa.Table]:
     """Stream a hub dataset (e.g. ``AI-Growth-Lab/patents_claims_1.5m_traim_test``) via ``datasets``.
 
     A local directory of CSV/Parquet files in the same layout goes through the same code, which is
@@ -248,10 +224,3 @@ def read_hub_dataset(name_or_path: str, *, split: str | None = None, batch_size:
             table = pa.Table.from_pydict(batch)
             yield convert_hub_table(table, source, f"{name_or_path} [{split_name}]", offset)
             offset += table.num_rows
-
-
-def sniff_text(path: Path, encoding: str) -> str:
-    """Return the first few KB of a file decoded, for format detection."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    return io.TextIOWrapper(io.BytesIO(head), encoding=encoding, errors="replace").read()

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from patentlab.corpus.readers.text import decode_error
 from patentlab.corpus.schema import (
     FIELDS,
     PATENT_SCHEMA,
@@ -66,7 +67,8 @@ def resolve_columns(columns: list[str], column_map: Mapping[str, str], path: Pat
             raise PatentlabError(
                 f"--map names column '{column}', which is not in the file "
                 f"(columns: {', '.join(columns[:10])})",
-                path=path, field=column,
+                path=path,
+                field=column,
             )
         resolved[field] = column
     for field, aliases in ALIASES.items():
@@ -82,7 +84,8 @@ def resolve_columns(columns: list[str], column_map: Mapping[str, str], path: Pat
             raise PatentlabError(
                 f"missing a '{hint}' column (columns: {', '.join(columns[:10])}); "
                 f"map one with --map COLUMN={required}",
-                path=path, field=hint,
+                path=path,
+                field=hint,
             )
     return resolved
 
@@ -176,7 +179,10 @@ def _batched(records: Iterator[PatentRecord]) -> Iterator[pa.Table]:
 
 
 def read_csv(
-    path: str | Path, *, column_map: Mapping[str, str] | None = None, encoding: str = "utf-8",
+    path: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    encoding: str = "utf-8",
     source: str | None = None,
 ) -> Iterator[pa.Table]:
     """Stream a CSV file (schema columns, aliases or ``column_map``) as schema tables."""
@@ -196,15 +202,12 @@ def read_csv(
                     if None in row:
                         raise PatentlabError(
                             f"has {len(columns) + len(row[None])} fields, the header has {len(columns)}",
-                            path=path, row=row_number,
+                            path=path,
+                            row=row_number,
                         )
                     yield row_to_record(row, fields, path, row_number, source or f"csv:{path.name}")
-            except UnicodeDecodeError as exc:
-                raise PatentlabError(
-                    f"not valid {encoding} near row {row_number + 1} (byte {exc.start} of a read block); "
-                    "the file may be cp1252/latin-1: re-run with --encoding cp1252",
-                    path=path,
-                ) from None
+            except UnicodeDecodeError:
+                raise decode_error(path, encoding) from None
             except csv.Error as exc:
                 raise PatentlabError(f"malformed CSV: {exc}", path=path, row=row_number + 1) from None
 
@@ -212,7 +215,10 @@ def read_csv(
 
 
 def read_jsonl(
-    path: str | Path, *, column_map: Mapping[str, str] | None = None, encoding: str = "utf-8",
+    path: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    encoding: str = "utf-8",
     source: str | None = None,
 ) -> Iterator[pa.Table]:
     """Stream a JSON Lines file (one record per line) as schema tables."""
@@ -225,9 +231,7 @@ def read_jsonl(
                 try:
                     line = raw.decode(encoding).strip()
                 except UnicodeDecodeError:
-                    raise PatentlabError(
-                        f"not valid {encoding}; re-run with --encoding cp1252", path=path, row=line_number
-                    ) from None
+                    raise decode_error(path, encoding) from None
                 if not line:
                     continue
                 try:
@@ -249,7 +253,10 @@ def read_jsonl(
 
 
 def read_parquet(
-    path: str | Path, *, column_map: Mapping[str, str] | None = None, source: str | None = None,
+    path: str | Path,
+    *,
+    column_map: Mapping[str, str] | None = None,
+    source: str | None = None,
 ) -> Iterator[pa.Table]:
     """Stream a Parquet file as schema tables, batch by batch."""
     path = Path(path)
@@ -274,4 +281,3 @@ def read_parquet(
                 yield row_to_record(row, fields, path, row_number, source or f"parquet:{path.name}")
 
     yield from _batched(records())
-
