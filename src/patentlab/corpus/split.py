@@ -8,7 +8,10 @@ claim can leak from one split into another under a different id.
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,30 +98,44 @@ def plan_split(
     return SplitPlan(n_per_class=n, per_class_sizes=per_class, messages=messages)
 
 
+def _scan_batch(batch: pa.RecordBatch, offset: int) -> pd.DataFrame:
+    has_claim = pc.fill_null(pc.greater(pc.list_value_length(batch["claims"]), 0), False)
+    claims = pc.if_else(has_claim, batch["claims"], pa.scalar([""], pa.list_(pa.string())))
+    text = normalized_claim_text(claims).to_pandas()
+    return pd.DataFrame(
+        {
+            "row": np.arange(offset, offset + batch.num_rows),
+            "id": batch["id"].to_pandas(),
+            "label": batch["is_green_silver"].to_pandas(),
+            "text_hash": pd.util.hash_pandas_object(text, index=False).to_numpy(),
+            "has_text": text.str.len().to_numpy() > 0,
+        }
+    )
+
+
 def _scan(path: Path, progress: Callable[[int], None] | None) -> pd.DataFrame:
-    """One streaming pass: row number, id, label and a hash of the normalised claim text."""
+    """One streaming pass: row number, id, label and a hash of the normalised claim text.
+
+    Text normalisation (a regex over every claim) dominates the cost; Arrow kernels release the
+    GIL, so batches are normalised on all cores, with at most two batches per core in flight.
+    """
     parquet = pq.ParquetFile(path)
-    frames = []
+    workers = os.cpu_count() or 1
+    frames: list[pd.DataFrame] = []
+    pending: deque[Future[pd.DataFrame]] = deque()
     offset = 0
-    for batch in parquet.iter_batches(batch_size=100_000, columns=["id", "claims", "is_green_silver"]):
-        has_claim = pc.greater(pc.list_value_length(batch["claims"]), 0)
-        has_claim = pc.fill_null(has_claim, False)
-        claims = pc.if_else(has_claim, batch["claims"], pa.scalar([""], pa.list_(pa.string())))
-        text = normalized_claim_text(claims).to_pandas()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "row": np.arange(offset, offset + batch.num_rows),
-                    "id": batch["id"].to_pandas(),
-                    "label": batch["is_green_silver"].to_pandas(),
-                    "text_hash": pd.util.hash_pandas_object(text, index=False).to_numpy(),
-                    "has_text": text.str.len().to_numpy() > 0,
-                }
-            )
-        )
-        offset += batch.num_rows
-        if progress:
-            progress(offset)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        batches = parquet.iter_batches(batch_size=50_000, columns=["id", "claims", "is_green_silver"])
+        for batch in batches:
+            pending.append(pool.submit(_scan_batch, batch, offset))
+            offset += batch.num_rows
+            while len(pending) > 2 * workers:
+                frames.append(pending.popleft().result())
+                if progress:
+                    progress(int(frames[-1]["row"].iloc[-1]) + 1)
+        frames.extend(f.result() for f in pending)
+    if progress:
+        progress(offset)
     if not frames:
         raise PatentlabError("the corpus is empty", path=path)
     return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,1 @@
+"""One FastAPI app for examiners (search) and reviewers (human-in-the-loop labelling)."""

@@ -1,0 +1,40 @@
+"""The application factory: ``create_app(settings)`` mounts every step's router on one app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from patentlab import __version__
+from patentlab.web.settings import WebSettings
+
+HERE = Path(__file__).parent
+#: Jinja2 with autoescaping on for every template: patent text is untrusted input.
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """Build the app. Routers are added by each step's ``patentlab.web.<step>`` module."""
+    settings = settings or WebSettings()
+    app = FastAPI(
+        title="patentlab",
+        version=__version__,
+        description="Prior-art search over real patents and published obvious inventions, "
+        "and human review of green-patent labels.",
+    )
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "home.html", {"settings": settings})
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app
