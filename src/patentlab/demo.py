@@ -44,10 +44,22 @@ class Stage:
 
 
 def _stages() -> list[Stage]:
+    from patentlab.agents.demo import run as agents_stage
+    from patentlab.classify.demo import run as classify_stage
     from patentlab.corpus.demo import run as corpus_stage
+    from patentlab.generate.demo import run as generate_stage
+    from patentlab.review.demo import run as review_stage
+    from patentlab.search.demo import run as search_stage
+    from patentlab.vet.demo import run as vet_stage
 
     return [
         Stage("corpus", "Ingest the bundled sample, split it, print the dataset card", corpus_stage),
+        Stage("classify", "MiniLM + LR baseline, a short CPU fine-tune, the iteration table", classify_stage),
+        Stage("agents", "Queue the most uncertain pool claims; three LLM agents label them", agents_stage),
+        Stage("review", "Human gold via the review store, final model, iteration table", review_stage),
+        Stage("generate", "LoRA fine-tune SmolLM2 on patents; sample top-down and bottom-up", generate_stage),
+        Stage("vet", "Sample a small batch, vet it, publish what passes; hit rate and cost", vet_stage),
+        Stage("search", "Hybrid prior-art index over the corpus and published inventions", search_stage),
     ]
 
 

@@ -1,0 +1,37 @@
+"""The green-patent classifier: frozen baseline, fine-tuning, evaluation, prediction.
+
+Python API (imported lazily, so ``import patentlab.classify`` does not import torch; the
+functions ``train`` and ``evaluate`` share their modules' names, so import them from there)::
+
+    from patentlab.classify import FrozenEncoderClassifier, GreenClassifier, TrainConfig, load_labeled
+    from patentlab.classify.train import train
+    from patentlab.classify.evaluate import evaluate
+
+    baseline = FrozenEncoderClassifier("minilm").fit(texts, labels)     # scikit-learn estimator
+    result = train(load_labeled("train_silver.parquet"), "runs/ft")     # the card's defaults
+    model = GreenClassifier.from_pretrained(result.model_dir)          # the card's format
+    model.predict_proba(["A photovoltaic cell …"])[:, 1]
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "FrozenEncoderClassifier": "patentlab.classify.baseline",
+    "GreenClassifier": "patentlab.classify.model",
+    "TrainConfig": "patentlab.classify.train",
+    "load_classifier": "patentlab.classify.evaluate",
+    "load_labeled": "patentlab.classify.data",
+    "load_gold": "patentlab.classify.data",
+    "predict_file": "patentlab.classify.predict",
+    "binary_metrics": "patentlab.classify.metrics",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'patentlab.classify' has no attribute '{name}'")

@@ -1,0 +1,27 @@
+"""Encoders behind one interface: the packaged MiniLM and MPNet, or any hub id / local path.
+
+``Encoder("minilm").encode(texts)`` gives the card's mean-pooled embeddings, with length-sorted
+batches, optional bf16 on CPU, optional chunk-and-pool for long claims, and an on-disk cache.
+Names are imported lazily so that ``import patentlab.embed`` does not import torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Encoder": "patentlab.embed.encoder",
+    "mean_pool": "patentlab.embed.encoder",
+    "EmbeddingCache": "patentlab.embed.cache",
+    "resolve_model": "patentlab.embed.models",
+    "ALIASES": "patentlab.embed.models",
+    "PATENTSBERTA": "patentlab.embed.models",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'patentlab.embed' has no attribute '{name}'")

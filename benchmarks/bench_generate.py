@@ -1,0 +1,178 @@
+"""Generation speed and held-out perplexity of the patent generator (issue 6).
+
+Speed: patentlab's sampler (batched, KV cache, finished rows dropped) against plain
+``model.generate`` called one prompt at a time, same model, same prompts, same sampling
+settings, in the same run. Quality: held-out perplexity of the base model and of a fine-tuned
+one on the held-out split of the bundled full records.
+
+    .venv/bin/python benchmarks/bench_generate.py --finetuned runs/demo/generate/run/model
+
+Without ``--finetuned`` (or if that folder is missing) the script fine-tunes with the demo's
+settings first, into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import machine, now, update_section
+
+
+def load_average() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return float("nan")
+
+
+def bench_speed(model_path: str, n: int, max_new_tokens: int, batch_size: int, baseline_n: int) -> dict:
+    import torch
+
+    from patentlab.generate.formats import TOP_DOWN, prompt
+    from patentlab.generate.sample import PatentGenerator
+
+    generator = PatentGenerator.from_pretrained(model_path, device="cpu")
+    model, tok = generator.model, generator.tokenizer
+    prompts = [prompt(TOP_DOWN)] * n
+    settings = dict(temperature=0.8, top_p=0.95, top_k=50)
+    generator.generate(prompts[:2], max_new_tokens=4, **settings)  # warm-up
+
+    load_before = load_average()
+    generator.generate(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, seed=0, **settings)
+    ours = generator.last_stats
+
+    # Baseline: the seed's usage, one prompt per model.generate call.
+    enc = tok(prompts[0], return_tensors="pt", add_special_tokens=False)
+    tokens, start = 0, time.perf_counter()
+    with torch.inference_mode():
+        for i in range(baseline_n):
+            torch.manual_seed(i)
+            out = model.generate(**enc, do_sample=True, max_new_tokens=max_new_tokens,
+                                 pad_token_id=tok.eos_token_id, **settings)  # fmt: skip
+            tokens += int(out.shape[1] - enc["input_ids"].shape[1])
+    seconds = time.perf_counter() - start
+    return {
+        "ours_tokens": ours.new_tokens, "ours_seconds": ours.seconds, "ours_tps": ours.tokens_per_second,
+        "base_tokens": tokens, "base_seconds": seconds, "base_tps": tokens / seconds,
+        "load": (load_before + load_average()) / 2,
+    }  # fmt: skip
+
+
+def bench_perplexity(data_dir: Path, base: str, finetuned: str | None, max_length: int) -> dict:
+    from patentlab.generate.data import read_texts
+    from patentlab.generate.model import load_causal_lm
+    from patentlab.generate.train import heldout_loss
+
+    texts = read_texts(data_dir, "heldout")
+    result = {"docs": len(texts)}
+    for name, path in (("base", base), ("finetuned", finetuned)):
+        if path is None:
+            continue
+        model, tok = load_causal_lm(path, device="cpu")
+        result[name] = math.exp(heldout_loss(model, tok, texts, max_length=max_length))
+        del model
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="smollm2-135m")
+    parser.add_argument("--finetuned", default="runs/demo/generate/run/model")
+    parser.add_argument("--n", type=int, default=16, help="Prompts for patentlab's sampler.")
+    parser.add_argument("--baseline-n", type=int, default=4, help="Prompts for one-at-a-time model.generate.")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--max-length", type=int, default=256, help="Tokens per held-out document.")
+    parser.add_argument(
+        "--no-train", action="store_true", help="Without a fine-tuned model, report the base only."
+    )
+    parser.add_argument("--no-write", action="store_true", help="Print only; leave BENCHMARKS.md alone.")
+    args = parser.parse_args()
+
+    import torch
+
+    from patentlab.data import sample_path
+    from patentlab.generate.data import build_data
+    from patentlab.generate.demo import DEMO_MAX_CHARS, DEMO_STEPS
+    from patentlab.generate.train import TrainConfig, train
+
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_generate_"))
+    data_dir = tmp / "data"
+    build_data([str(sample_path("full_records_334.jsonl"))], data_dir, max_chars=DEMO_MAX_CHARS)
+    finetuned, trained_here = args.finetuned, None
+    found = (Path(finetuned) / "adapter_config.json").exists() or (Path(finetuned) / "config.json").exists()
+    if not found and args.no_train:
+        finetuned = None
+    elif not found:
+        print(f"{finetuned} not found: fine-tuning with the demo's settings first", file=sys.stderr)
+        config = TrainConfig(
+            method="lora", max_steps=DEMO_STEPS, batch_size=4, max_length=256, max_eval_docs=32
+        )
+        trained_here = train(data_dir, tmp / "run", config)
+        finetuned = trained_here.model_dir
+
+    speed = bench_speed(args.base, args.n, args.max_new_tokens, args.batch_size, args.baseline_n)
+    ppl = bench_perplexity(data_dir, args.base, finetuned, args.max_length)
+    ratio = speed["ours_tps"] / speed["base_tps"]
+    try:
+        import llama_cpp  # noqa: F401
+
+        llama = (
+            "llama-cpp-python is importable here, but patentlab has no llama.cpp path (see docs/generate.md)."
+        )
+    except ImportError:
+        llama = "llama-cpp-python is not installed here; no llama.cpp figure was measured."
+    cmd = "`.venv/bin/python " + " ".join(sys.argv) + "`"
+    base_row = (
+        f"| baseline: `model.generate`, one prompt at a time | {args.baseline_n} | {speed['base_tokens']} "
+        f"| {speed['base_seconds']:.1f} | {speed['base_tps']:.1f} |"
+    )
+    ours_row = (
+        f"| patentlab `PatentGenerator`, batch {args.batch_size}, KV cache | {args.n} "
+        f"| {speed['ours_tokens']} "
+        f"| {speed['ours_seconds']:.1f} | {speed['ours_tps']:.1f} |"
+    )
+    tuned = "LoRA, demo settings, trained in this run" if trained_here else f"`{args.finetuned}`"
+    tuned_row = (
+        f"| fine-tuned ({tuned}) | {ppl['finetuned']:.2f} |"
+        if "finetuned" in ppl
+        else "| fine-tuned | not measured in this run (`--no-train` and no fine-tuned model found) |"
+    )
+    md = f"""## Patent generator: sampling speed and held-out perplexity (issue 6)
+
+{cmd} on {machine()}, {now()}, CPU (torch threads: {torch.get_num_threads()}).
+Model for speed: the packaged SmolLM2-135M-Instruct ({args.base}), float32. Sampling: temperature 0.8,
+top-p 0.95, top-k 50, at most {args.max_new_tokens} new tokens, unconditional top-down prompt. Tokens
+counted are those generated before the end-of-text token. The machine was shared with other jobs (mean
+1-minute load average {speed["load"]:.1f} on {__import__("os").cpu_count()} cores during the speed runs), so
+absolute rates are a floor; both rows ran back to back in the same process.
+
+| sampler | sequences | new tokens | seconds | tokens/s |
+|---|---:|---:|---:|---:|
+{base_row}
+{ours_row}
+
+Speed-up: **{ratio:.1f}×** (target ≥ 3×: {"met" if ratio >= 3 else "not met"}). {llama}
+
+Held-out perplexity on {ppl["docs"]} documents (both formats) of the held-out records of
+`full_records_334.jsonl` (documents cut at {args.max_length} tokens):
+
+| model | held-out perplexity |
+|---|---:|
+| base SmolLM2-135M-Instruct | {ppl["base"]:.2f} |
+{tuned_row}
+"""
+    print(md)
+    if not args.no_write:
+        update_section("generate", md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""p_green and embeddings for a pool, from a saved classifier (baseline or fine-tuned)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from patentlab.errors import PatentlabError
+
+
+def score_with_classifier(model_dir: str | Path, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(p_green, embeddings)`` of ``texts`` under a model saved by ``patentlab classify``.
+
+    Works with the frozen-encoder baseline (``baseline.json``) and with the fine-tuned model
+    (``classifier_head.pt``). The embeddings are the classifier's own, so the diverse strategy
+    measures similarity the way the classifier sees it.
+    """
+    from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
+    from patentlab.classify.model import HEAD_FILE, GreenClassifier
+
+    path = Path(model_dir)
+    if (path / BASELINE_FILE).exists():
+        clf = FrozenEncoderClassifier.from_pretrained(path)
+        embeddings = clf.embed(list(texts))
+        return clf.lr_.predict_proba(embeddings)[:, 1], embeddings
+    if (path / HEAD_FILE).exists():
+        model = GreenClassifier.from_pretrained(path)
+        embeddings = model.embed(list(texts), show_progress=True)
+        return model.proba_from_embeddings(embeddings)[0][:, 1], embeddings
+    raise PatentlabError(
+        f"not a classifier folder (no {BASELINE_FILE} or {HEAD_FILE}); train one with 'patentlab classify'",
+        path=path,
+    )
+
+
+def read_scores(path: str | Path, ids: Sequence[str]) -> np.ndarray:
+    """``p_green`` for ``ids`` from a table with ``id`` (or ``doc_id``) and ``p_green`` columns."""
+    from patentlab.classify.data import read_table
+
+    frame = read_table(path)
+    id_col = next((c for c in ("id", "doc_id", "patent_id") if c in frame.columns), None)
+    if id_col is None or "p_green" not in frame.columns:
+        raise PatentlabError("a scores file needs an id (or doc_id) and a p_green column", path=path)
+    scores = dict(zip(frame[id_col].astype(str), frame["p_green"].astype(float), strict=True))
+    missing = [i for i in ids if i not in scores]
+    if missing:
+        raise PatentlabError(f"no p_green for {len(missing)} pool ids (first: {missing[0]})", path=path)
+    return np.array([scores[i] for i in ids], dtype=np.float64)

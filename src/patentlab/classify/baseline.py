@@ -1,0 +1,121 @@
+"""The card's iteration-1 baseline: frozen encoder embeddings + logistic regression."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+from patentlab.embed.encoder import DEFAULT_MAX_LENGTH, Encoder
+from patentlab.errors import PatentlabError
+from patentlab.storage import atomic_dir, write_json
+
+BASELINE_FILE = "baseline.json"
+WEIGHTS_FILE = "logistic_regression.npz"
+
+
+class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
+    """A scikit-learn classifier over frozen, mean-pooled sentence embeddings.
+
+    Args:
+        model: ``minilm``, ``mpnet``, a hub id or a local encoder folder.
+        max_length: tokens per claim (the card's 384).
+        dtype: ``fp32`` or ``bf16`` for the encoder.
+        chunk: pool over windows of long claims instead of truncating them.
+        class_weight: ``None`` or ``"balanced"`` (for skewed training sets).
+        C: inverse regularisation strength of the logistic regression.
+
+    Embeddings go through the on-disk cache, so refitting with other ``C`` or ``class_weight``
+    re-encodes nothing.
+
+    Example:
+        >>> clf = FrozenEncoderClassifier("minilm").fit(texts, labels)
+        >>> clf.predict_proba(["A wind turbine blade …"])[:, 1]
+    """
+
+    def __init__(
+        self,
+        model: str = "minilm",
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        dtype: str = "fp32",
+        chunk: bool = False,
+        class_weight: str | None = None,
+        C: float = 1.0,
+        batch_size: int = 32,
+    ) -> None:
+        self.model = model
+        self.max_length = max_length
+        self.dtype = dtype
+        self.chunk = chunk
+        self.class_weight = class_weight
+        self.C = C
+        self.batch_size = batch_size
+
+    def _encoder(self) -> Encoder:
+        if getattr(self, "encoder_", None) is None:
+            self.encoder_ = Encoder(
+                self.model,
+                max_length=self.max_length,
+                dtype=self.dtype,
+                chunk=self.chunk,
+                batch_size=self.batch_size,
+            )
+        return self.encoder_
+
+    def embed(self, texts: Sequence[str], show_progress: bool = True) -> np.ndarray:
+        """The frozen embeddings of ``texts`` (cached on disk)."""
+        return self._encoder().encode(texts, show_progress=show_progress)
+
+    def fit(self, X: Sequence[str], y: Sequence[int], sample_weight: Sequence[float] | None = None):
+        """Embed the claims ``X`` and fit the logistic regression on labels ``y``."""
+        if self.class_weight not in (None, "balanced"):
+            raise PatentlabError(f"class_weight must be None or 'balanced', not {self.class_weight!r}")
+        return self.fit_embeddings(self.embed(X), y, sample_weight)
+
+    def fit_embeddings(self, embeddings: np.ndarray, y: Sequence[int], sample_weight=None):
+        """Fit on precomputed embeddings (used by cross-validation, which embeds once)."""
+        y = np.asarray(y, dtype=int)
+        if len(np.unique(y)) < 2:
+            raise PatentlabError("the training labels hold a single class; need both 0 and 1")
+        self.lr_ = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000)
+        self.lr_.fit(embeddings, y, sample_weight=sample_weight)
+        self.classes_ = self.lr_.classes_
+        return self
+
+    def predict_proba(self, X: Sequence[str], show_progress: bool = True) -> np.ndarray:
+        """``(n, 2)`` probabilities of Non-Green and Green."""
+        return self.lr_.predict_proba(self.embed(X, show_progress=show_progress))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        return self.predict_proba(X).argmax(axis=1)
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write ``baseline.json`` (settings) and the regression's weights (no pickle)."""
+        with atomic_dir(path) as staging:
+            write_json(staging / BASELINE_FILE, {"format": "patentlab-baseline/1", **self.get_params()})
+            np.savez(
+                staging / WEIGHTS_FILE,
+                coef=self.lr_.coef_,
+                intercept=self.lr_.intercept_,
+                classes=self.lr_.classes_,
+            )
+        return Path(path)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> FrozenEncoderClassifier:
+        path = Path(path)
+        if not (path / BASELINE_FILE).exists():
+            raise PatentlabError(f"not a baseline folder (no {BASELINE_FILE})", path=path)
+        params = json.loads((path / BASELINE_FILE).read_text(encoding="utf-8"))
+        params.pop("format", None)
+        clf = cls(params.pop("model"), **params)
+        with np.load(path / WEIGHTS_FILE) as w:
+            clf.lr_ = LogisticRegression(C=clf.C, class_weight=clf.class_weight)
+            clf.lr_.coef_, clf.lr_.intercept_, clf.lr_.classes_ = w["coef"], w["intercept"], w["classes"]
+        clf.classes_ = clf.lr_.classes_
+        return clf

@@ -1,0 +1,137 @@
+"""Load any patentlab classifier, evaluate it on a labelled file, and keep the iteration table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from patentlab.classify.data import LabeledTexts, load_labeled
+from patentlab.classify.metrics import binary_metrics, multilabel_metrics, write_report
+from patentlab.errors import PatentlabError
+from patentlab.storage import write_json, write_text
+
+ITERATIONS_JSON = "iterations.json"
+ITERATIONS_MD = "iterations.md"
+
+
+def load_classifier(path: str | Path) -> Any:
+    """A fine-tuned model (``classifier_head.pt``) or a frozen baseline (``baseline.json``)."""
+    from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
+    from patentlab.classify.model import HEAD_FILE, GreenClassifier
+
+    path = Path(path)
+    if (path / "model" / HEAD_FILE).exists():  # a training run's folder
+        path = path / "model"
+    if (path / HEAD_FILE).exists():
+        return GreenClassifier.from_pretrained(path)
+    if (path / BASELINE_FILE).exists():
+        return FrozenEncoderClassifier.from_pretrained(path)
+    raise PatentlabError(f"not a classifier folder (no {HEAD_FILE} or {BASELINE_FILE})", path=path)
+
+
+def describe(model: Any) -> str:
+    """A short method name for the iteration table."""
+    from patentlab.classify.baseline import FrozenEncoderClassifier
+    from patentlab.embed.models import display_name
+
+    if isinstance(model, FrozenEncoderClassifier):
+        return f"Frozen {display_name(model.model)} + LR"
+    return f"Fine-tuned {display_name(model.base_model)}"
+
+
+def evaluate(
+    model: Any,
+    data: LabeledTexts | str | Path,
+    out_dir: str | Path,
+    *,
+    name: str | None = None,
+    run_dir: str | Path | None = None,
+    method: str | None = None,
+    show_progress: bool = True,
+) -> dict:
+    """Evaluate ``model`` (object or folder) on ``data``; write the report; add an iteration row.
+
+    Writes ``report.md``, ``report.json``, ``confusion_matrix.png`` and ``calibration.png`` into
+    ``out_dir``. With ``run_dir``, the result joins that run's iteration table.
+    """
+    if isinstance(model, (str, Path)):
+        model_path = str(model)
+        model = load_classifier(model)
+    else:
+        model_path = ""
+    if not isinstance(data, LabeledTexts):
+        data = load_labeled(data)
+    name = name or Path(data.source).stem or "eval"
+    method = method or describe(model)
+    y02 = None
+    if hasattr(model, "proba_from_embeddings"):
+        probs, y02 = model.proba_from_embeddings(model.embed(data.texts, show_progress=show_progress))
+    else:
+        probs = model.predict_proba(data.texts, show_progress=show_progress)
+    metrics = binary_metrics(data.labels, probs[:, 1])
+    if y02 is not None and data.y02 is not None:
+        from patentlab.corpus.schema import Y02_CATEGORIES
+
+        metrics["y02"] = multilabel_metrics(data.y02, y02, Y02_CATEGORIES)
+    metrics.update(eval_set=name, method=method, model=model_path)
+    write_report(metrics, data.labels, probs[:, 1], out_dir, f"{method} on {name}")
+    if run_dir is not None:
+        add_iteration(run_dir, metrics)
+    return metrics
+
+
+def read_iterations(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / ITERATIONS_JSON
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def add_iteration(run_dir: str | Path, metrics: dict) -> list[dict]:
+    """Add (or replace: same method, model and eval set) one row of the iteration table."""
+    rows = read_iterations(run_dir)
+    row = {
+        "method": metrics["method"],
+        "model": metrics.get("model", ""),
+        "eval_set": metrics["eval_set"],
+        "n": metrics["n"],
+        "accuracy": metrics["accuracy"],
+        "f1": metrics["f1"],
+        "f1_macro": metrics["f1_macro"],
+        "precision": metrics["precision"],
+        "recall": metrics["recall"],
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    key = (row["method"], row["model"], row["eval_set"])
+    rows = [r for r in rows if (r["method"], r["model"], r["eval_set"]) != key] + [row]
+    write_json(Path(run_dir) / ITERATIONS_JSON, rows)
+    write_text(Path(run_dir) / ITERATIONS_MD, iterations_markdown(rows))
+    return rows
+
+
+def iteration_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the iteration table, numbered in the order the iterations were added."""
+    header = ["Iteration", "Method", "Eval set", "n", "Accuracy", "F1 (green)", "F1 macro"]
+    numbers: dict[str, int] = {}
+    body = []
+    for r in rows:
+        number = numbers.setdefault(r["method"] + r["model"], len(numbers) + 1)
+        body.append(
+            [
+                str(number),
+                r["method"],
+                r["eval_set"],
+                str(r["n"]),
+                f"{r['accuracy']:.2%}",
+                f"{r['f1']:.4f}",
+                f"{r['f1_macro']:.4f}",
+            ]
+        )
+    return header, body
+
+
+def iterations_markdown(rows: list[dict]) -> str:
+    header, body = iteration_rows(rows)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,208 @@
+"""``patentlab generate``: build training text, fine-tune, sample and parse patents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from patentlab import console
+from patentlab.errors import PatentlabError
+from patentlab.generate.formats import MODES, TOP_DOWN
+
+app = typer.Typer(
+    help="Generate patents: top-down / bottom-up formats, fine-tuning, sampling, parsing.",
+    no_args_is_help=True,
+)
+
+_MODEL_HELP = "A trained run's model dir, a hub id (e.g. gpt2) or a local path; default: packaged SmolLM2."
+
+
+@app.command("build-data")
+def build_data_cmd(
+    sources: list[str] = typer.Argument(
+        ..., help="Full-record files (JSONL/CSV/Parquet/XML) or corpus dirs."
+    ),
+    out: Path = typer.Option(..., "--out", help="Data directory to write."),
+    heldout_fraction: float = typer.Option(0.1, help="Share of records held out for perplexity."),
+    seed: int = typer.Option(0, help="Seed of the held-out choice and document order."),
+    mode: list[str] = typer.Option(list(MODES), help="Formats to write (repeatable)."),
+    max_chars: int = typer.Option(
+        0, help="Drop trailing claims to fit about this many characters (0: keep all)."
+    ),
+) -> None:
+    """Make training text from full records, both formats mixed, with a licence manifest."""
+    from patentlab.generate.data import build_data
+
+    report = build_data(sources, out, heldout_fraction=heldout_fraction, seed=seed, modes=mode,
+                        max_chars=max_chars or None)  # fmt: skip
+    rows = [
+        ["records read", report.records_read],
+        ["incomplete (skipped)", report.skipped_incomplete],
+        ["duplicates (skipped)", report.duplicates],
+        ["train records / docs", f"{report.train_records} / {report.train_docs}"],
+        ["held-out records / docs", f"{report.heldout_records} / {report.heldout_docs}"],
+    ]
+    console.out.print(console.table(f"Training text in {out}", ["", "count"], rows))
+    console.out.print(console.table("Licences", ["licence", "records"], list(report.licences.items())))
+
+
+@app.command("train")
+def train_cmd(
+    data_dir: Path = typer.Argument(..., help="A directory written by `build-data`."),
+    out: Path = typer.Option(..., "--out", help="Run directory (model, checkpoint, report, plot)."),
+    base_model: str = typer.Option("smollm2-135m", help=_MODEL_HELP),
+    method: str = typer.Option("lora", help="lora or full."),
+    max_steps: int = typer.Option(60, help="Optimizer steps."),
+    batch_size: int = typer.Option(4),
+    grad_accum: int = typer.Option(1, help="Micro-batches per optimizer step."),
+    max_length: int = typer.Option(256, help="Tokens per document (longer ones are cut)."),
+    lr: float = typer.Option(0.0, help="Learning rate (0: 2e-4 for LoRA, 5e-5 for full)."),
+    lora_r: int = typer.Option(16),
+    save_every: int = typer.Option(20, help="Checkpoint every N steps."),
+    eval_every: int = typer.Option(0, help="Held-out loss every N steps (0: before and after only)."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option(None, help="cpu, cuda, … (default: GPU when torch sees one)."),
+    resume: bool = typer.Option(True, help="Resume from the run's checkpoint when there is one."),
+) -> None:
+    """Fine-tune a causal LM (LoRA or full) and report held-out perplexity before and after."""
+    from patentlab.generate.train import TrainConfig, train
+
+    config = TrainConfig(
+        base_model=base_model, method=method, max_steps=max_steps, batch_size=batch_size,  # type: ignore[arg-type]
+        grad_accum=grad_accum, max_length=max_length, learning_rate=lr or None, lora_r=lora_r,
+        save_every=save_every, eval_every=eval_every, seed=seed, device=device,
+    )  # fmt: skip
+    result = train(data_dir, out, config, resume=resume)
+    rows = [
+        ["steps", result.steps], ["resumed from step", result.resumed_from],
+        ["held-out loss", f"{result.heldout_loss_before:.3f} → {result.heldout_loss_after:.3f}"],
+        ["held-out perplexity", f"{result.perplexity_before:.2f} → {result.perplexity_after:.2f}"],
+        ["last train loss", f"{result.train_loss[-1][1]:.3f}" if result.train_loss else "-"],
+        ["seconds", result.seconds], ["model", result.model_dir],
+    ]  # fmt: skip
+    console.out.print(console.table(f"Fine-tuned {base_model} ({method}) on {result.device}", ["", ""], rows))
+
+
+@app.command("sample")
+def sample_cmd(
+    model: str = typer.Option("smollm2-135m", "--model", help=_MODEL_HELP),
+    mode: str = typer.Option(TOP_DOWN, help="top-down or bottom-up."),
+    n: int = typer.Option(4, "--n", help="How many patents (unconditional prompts)."),
+    title: list[str] = typer.Option(None, help="Condition top-down on this title (repeatable)."),
+    conditions: Path = typer.Option(
+        None, "--from", help="Records to condition on: their titles (top-down) or claims (bottom-up)."
+    ),
+    limit: int = typer.Option(0, help="Use at most this many records from --from (0: all)."),
+    temperature: float = typer.Option(0.8),
+    top_p: float = typer.Option(0.95),
+    top_k: int = typer.Option(50),
+    max_new_tokens: int = typer.Option(256),
+    seed: int = typer.Option(0),
+    batch_size: int = typer.Option(16),
+    device: str = typer.Option(None, help="cpu, cuda, … (default: GPU when torch sees one)."),
+    out: Path = typer.Option(None, "--out", help="Write generations and their parses as JSONL."),
+) -> None:
+    """Sample patents in batches with a KV cache; the same seed gives the same patents."""
+    from patentlab.generate.sample import PatentGenerator
+
+    titles, claims = None, None
+    if title:
+        titles = list(title)
+    elif conditions is not None:
+        from patentlab.generate.data import iter_full_records
+
+        records = list(iter_full_records([str(conditions)]))[: limit or None]
+        if mode == TOP_DOWN:
+            titles = [r["title"] for r in records if r.get("title")]
+        else:
+            claims = [r["claims"] for r in records if r.get("claims")]
+    generator = PatentGenerator.from_pretrained(model, device=device)
+    generations = generator.sample(
+        mode, n, titles=titles, claims=claims, temperature=temperature, top_p=top_p, top_k=top_k,
+        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, progress=True,
+    )  # fmt: skip
+    print_generations(generations)
+    stats = generator.last_stats
+    console.err.print(
+        f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({stats.tokens_per_second:.1f} tok/s)"
+    )
+    if out is not None:
+        from patentlab.storage import atomic_path
+
+        with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            for g in generations:
+                fh.write(json.dumps({**g.to_dict(), "mode": mode, "model": model,
+                                     "parsed": g.parse().to_dict()}, ensure_ascii=False) + "\n")  # fmt: skip
+        console.err.print(f"wrote {out}")
+
+
+@app.command("parse")
+def parse_cmd(
+    path: Path = typer.Argument(..., help="A markdown file, or JSONL with a 'text' field per line."),
+) -> None:
+    """Parse generated patent markdown into title, abstract and claims, reporting what is missing."""
+    from patentlab.generate.parse import parse_patent
+
+    if not path.is_file():
+        raise PatentlabError("no such file", path=path)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix in (".jsonl", ".ndjson"):
+        items = []
+        for row, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                items.append((obj["text"], obj.get("finished")))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise PatentlabError(
+                    "expected a JSON object with a 'text' field", path=path, row=row
+                ) from None
+    else:
+        items = [(text, None)]
+    for text, finished in items:
+        typer.echo(json.dumps(parse_patent(text, finished=finished).to_dict(), ensure_ascii=False))
+
+
+@app.command("perplexity")
+def perplexity_cmd(
+    data_dir: Path = typer.Argument(..., help="A directory written by `build-data` (its held-out split)."),
+    model: str = typer.Option("smollm2-135m", "--model", help=_MODEL_HELP),
+    max_length: int = typer.Option(256),
+    max_docs: int = typer.Option(0, help="Evaluate at most this many held-out documents (0: all)."),
+    device: str = typer.Option(None),
+) -> None:
+    """Held-out perplexity of a model on patent text."""
+    import math
+
+    from patentlab.generate.data import read_texts
+    from patentlab.generate.model import load_causal_lm
+    from patentlab.generate.train import heldout_loss
+
+    texts = read_texts(data_dir, "heldout")[: max_docs or None]
+    lm, tokenizer = load_causal_lm(model, device=device)
+    loss = heldout_loss(lm, tokenizer, texts, max_length=max_length)
+    typer.echo(json.dumps({"model": model, "docs": len(texts), "loss": loss, "perplexity": math.exp(loss)}))
+
+
+def print_generations(generations) -> None:
+    """Each generation parsed: its fields, then what is missing or cut off."""
+    for i, g in enumerate(generations, start=1):
+        parsed = g.parse()
+        console.out.rule(f"[bold]#{i}[/bold] {parsed.mode or 'unknown format'}: {parsed.status}")
+        console.out.print(f"[bold]Title:[/bold] {parsed.title or '-'}", highlight=False)
+        console.out.print(f"[bold]Abstract:[/bold] {_short(parsed.abstract)}", highlight=False)
+        for number, claim in list(zip(parsed.claim_numbers, parsed.claims, strict=True))[:3]:
+            console.out.print(f"[bold]{number}.[/bold] {_short(claim)}", highlight=False)
+        if len(parsed.claims) > 3:
+            console.out.print(f"[dim]… {len(parsed.claims) - 3} more claims[/dim]")
+        if parsed.problems:
+            console.out.print(f"[dim]problems: {'; '.join(parsed.problems)}[/dim]", highlight=False)
+
+
+def _short(text: str | None, limit: int = 300) -> str:
+    if not text:
+        return "-"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,214 @@
+"""Training text for the generator: full records in both formats, de-duplicated, with a manifest.
+
+Every record with a title, an abstract and claims becomes two documents, one top-down and one
+bottom-up, and the two are shuffled together. Records are held out *as records* (both of their
+documents go to the held-out split), and duplicates are found on the normalised title and
+abstract, because the same invention published as an application and as a grant would otherwise
+leak from training into the held-out perplexity. The manifest keeps every record's source and
+licence: the seed insists on clean training data, and this is where a reader can check it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patentlab.errors import PatentlabError
+from patentlab.generate.formats import MODES, check_mode, claim_items, clean_field, format_patent
+from patentlab.storage import atomic_dir, write_json
+
+TRAIN_FILE = "train.jsonl"
+HELDOUT_FILE = "heldout.jsonl"
+MANIFEST_FILE = "manifest.json"
+CORPUS_FILE = "corpus.parquet"  # what `patentlab corpus ingest` writes into its directory
+UNKNOWN_LICENCE = "unknown (see source)"
+
+
+@dataclass
+class BuildReport:
+    """What :func:`build_data` read, dropped and wrote."""
+
+    out_dir: str
+    records_read: int = 0
+    records_used: int = 0
+    skipped_incomplete: int = 0
+    duplicates: int = 0
+    train_records: int = 0
+    heldout_records: int = 0
+    train_docs: int = 0
+    heldout_docs: int = 0
+    modes: list[str] = field(default_factory=list)
+    licences: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iter_full_records(sources: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Schema records from files (any format ``patentlab corpus ingest`` reads) or corpus dirs.
+
+    Each record gets a ``license`` key: taken from the source row where the file has a
+    ``license`` column (the bundled ``full_records_334.jsonl`` does), else unknown.
+    """
+    from patentlab.corpus.readers import read_source
+
+    for source in sources:
+        path = Path(source)
+        if path.is_dir() and (path / CORPUS_FILE).exists():
+            source = str(path / CORPUS_FILE)
+        tables = read_source(source)  # checks the source before anything opens it
+        licences = _jsonl_licences(Path(source)) if source.endswith((".jsonl", ".ndjson")) else {}
+        for table in tables:
+            for record in table.to_pylist():
+                record["license"] = licences.get(record["id"], UNKNOWN_LICENCE)
+                yield record
+
+
+def _jsonl_licences(path: Path) -> dict[str, str]:
+    """``{id: licence}`` from the raw JSON lines (the corpus schema has no licence column)."""
+    from patentlab.corpus.readers.tabular import ALIASES
+
+    licences: dict[str, str] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the reader reports malformed lines with their row number
+            if not isinstance(obj, dict) or "license" not in obj:
+                continue
+            for alias in ALIASES["id"]:
+                if obj.get(alias) is not None:
+                    licences[str(obj[alias]).strip()] = str(obj["license"])
+                    break
+    return licences
+
+
+def _dedup_key(record: dict[str, Any]) -> str:
+    text = clean_field(record.get("title")).lower() + "\x1f" + clean_field(record.get("abstract")).lower()
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def build_data(
+    sources: Sequence[str],
+    out_dir: str | Path,
+    *,
+    heldout_fraction: float = 0.1,
+    seed: int = 0,
+    modes: Sequence[str] = MODES,
+    max_chars: int | None = None,
+) -> BuildReport:
+    """Write ``train.jsonl``, ``heldout.jsonl`` and ``manifest.json`` into ``out_dir``.
+
+    Args:
+        sources: files or corpus directories (see :func:`iter_full_records`).
+        out_dir: the data directory to (re)create, atomically.
+        heldout_fraction: share of records held out for perplexity (at least one record).
+        seed: shuffles the held-out choice and the document order.
+        modes: which formats to write; both by default, mixed.
+        max_chars: drop trailing claims so a document fits about this many characters
+            (see :func:`patentlab.generate.formats.format_patent`); None keeps every claim.
+    """
+    start = time.perf_counter()
+    if not sources:
+        raise PatentlabError("no sources given")
+    if not 0 < heldout_fraction < 1:
+        raise PatentlabError(f"heldout_fraction must be between 0 and 1, not {heldout_fraction}")
+    modes = [check_mode(m) for m in dict.fromkeys(modes)]
+    report = BuildReport(out_dir=str(out_dir), modes=list(modes))
+
+    records: list[dict[str, Any]] = []
+    seen_keys: set[str] = set()
+    seen_ids: set[str] = set()
+    for record in iter_full_records(sources):
+        report.records_read += 1
+        if not (clean_field(record.get("title")) and clean_field(record.get("abstract"))
+                and claim_items(record.get("claims") or [])):  # fmt: skip
+            report.skipped_incomplete += 1
+            continue
+        key = _dedup_key(record)
+        if key in seen_keys or record["id"] in seen_ids:
+            report.duplicates += 1
+            continue
+        seen_keys.add(key)
+        seen_ids.add(record["id"])
+        records.append(record)
+    if len(records) < 2:
+        raise PatentlabError(
+            f"only {len(records)} usable full record(s) (title, abstract and claims) in "
+            f"{', '.join(map(str, sources))}; the generator needs full records, not claim-only rows"
+        )
+    report.records_used = len(records)
+
+    rng = random.Random(seed)
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    n_heldout = max(1, round(heldout_fraction * len(records)))
+    heldout_ids = {records[i]["id"] for i in order[:n_heldout]}
+
+    splits: dict[str, list[dict[str, Any]]] = {"train": [], "heldout": []}
+    for record in records:
+        split = "heldout" if record["id"] in heldout_ids else "train"
+        for mode in modes:
+            splits[split].append({
+                "id": record["id"], "mode": mode,
+                "text": format_patent(record, mode, max_chars=max_chars),
+                "source": record.get("source"), "license": record["license"],
+            })  # fmt: skip
+    for docs in splits.values():
+        rng.shuffle(docs)
+
+    report.train_records = len(records) - len(heldout_ids)
+    report.heldout_records = len(heldout_ids)
+    report.train_docs, report.heldout_docs = len(splits["train"]), len(splits["heldout"])
+    report.licences = dict(Counter(r["license"] for r in records).most_common())
+    report.seconds = round(time.perf_counter() - start, 3)
+    manifest = {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": [str(s) for s in sources],
+        "options": {"heldout_fraction": heldout_fraction, "seed": seed, "modes": list(modes),
+                    "max_chars": max_chars},
+        "report": report.to_dict(),
+        "sources": dict(Counter(r.get("source") for r in records).most_common()),
+        "records": [
+            {"id": r["id"], "split": "heldout" if r["id"] in heldout_ids else "train",
+             "source": r.get("source"), "license": r["license"], "title": clean_field(r.get("title"))}
+            for r in records
+        ],
+    }  # fmt: skip
+    with atomic_dir(out_dir) as staging:
+        for split, name in (("train", TRAIN_FILE), ("heldout", HELDOUT_FILE)):
+            with open(staging / name, "w", encoding="utf-8") as fh:
+                for doc in splits[split]:
+                    fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        write_json(staging / MANIFEST_FILE, manifest)
+    return report
+
+
+def read_texts(data_dir: str | Path, split: str = "train") -> list[str]:
+    """The document texts of one split (``"train"`` or ``"heldout"``) of a built data dir."""
+    name = {"train": TRAIN_FILE, "heldout": HELDOUT_FILE}.get(split)
+    if name is None:
+        raise PatentlabError(f"unknown split '{split}'; choose train or heldout")
+    path = Path(data_dir) / name
+    if not path.exists():
+        raise PatentlabError(f"missing {name}; run `patentlab generate build-data` first", path=data_dir)
+    texts = []
+    with open(path, encoding="utf-8") as fh:
+        for row, line in enumerate(fh, start=1):
+            try:
+                texts.append(json.loads(line)["text"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise PatentlabError("not a document row with a 'text' field", path=path, row=row) from None
+    if not texts:
+        raise PatentlabError("no documents", path=path)
+    return texts

@@ -1,0 +1,138 @@
+"""The two patent markdown formats of "All the Patents", and the prompts that start them.
+
+Top-down drafts from the abstract to the detail (title, abstract, claims); bottom-up reads the
+claims first and then summarises them (abstract, title)::
+
+    # Patent                      # Patent
+
+    ## Title                      ## Claims
+    {title}                       1. {claim 1}
+                                  2. {claim 2}
+    ## Abstract
+    {abstract}                    ## Abstract
+                                  {abstract}
+    ## Claims
+    1. {claim 1}                  ## Title
+    2. {claim 2}                  {title}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from patentlab.errors import PatentlabError
+
+Mode = Literal["top-down", "bottom-up"]
+TOP_DOWN: Mode = "top-down"
+BOTTOM_UP: Mode = "bottom-up"
+MODES: tuple[Mode, ...] = (TOP_DOWN, BOTTOM_UP)
+
+HEADER = "# Patent"
+SECTION_ORDER: dict[str, tuple[str, ...]] = {
+    TOP_DOWN: ("Title", "Abstract", "Claims"),
+    BOTTOM_UP: ("Claims", "Abstract", "Title"),
+}
+
+_WS = re.compile(r"\s+")
+# Only markup tags that sources are known to leave in: patent text itself uses "<" and ">".
+_TAG = re.compile(r"</?(?:b|i|u|em|strong|sub|sup|br|p|span)\b[^<>]{0,40}>", re.I)
+# Some sources pack every claim into one string, each number in bold: "<b>2</b>. The method…".
+_PACKED_NUMBER = re.compile(r"<b>\s*\d+\s*</b>\s*[.\-–]")
+_PACKED_SPLIT = re.compile(r"(?:^|\s)(?=\d+(?:\s*[-–]\s*\d+)?\s*\.\s)")
+_NUMBERED = re.compile(r"^\s*(\d+)(?:\s*[-–]\s*(\d+))?\s*[.)]\s*(.*)$", re.S)
+_CANCELED = re.compile(r"^\(?\s*(canceled|cancelled|deleted|withdrawn)\s*\)?\s*\.?$", re.I)
+
+
+def check_mode(mode: str) -> Mode:
+    """Return ``mode`` if it is one of :data:`MODES`, else raise a one-line error."""
+    if mode not in MODES:
+        raise PatentlabError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}", field="mode")
+    return mode  # type: ignore[return-value]
+
+
+def one_line(text: str | None) -> str:
+    """Collapse whitespace (newlines included) so a field cannot break the markdown layout."""
+    return _WS.sub(" ", text or "").strip()
+
+
+def clean_field(text: str | None) -> str:
+    """A source field as training text: markup tags removed, on one line."""
+    return one_line(_TAG.sub("", text or ""))
+
+
+def claim_items(claims: Iterable[str]) -> list[tuple[int, str]]:
+    """Claims as ``(number, text)`` pairs, cleaned for training text.
+
+    Keeps each claim's own number where it has one (so "of claim 19" still points at claim
+    19), numbers the rest by position, splits claims that a source packed into one string,
+    strips HTML tags and drops claims that are only "(canceled)".
+    """
+    items: list[tuple[int, str]] = []
+    for raw in claims:
+        raw = raw or ""
+        pieces = _PACKED_SPLIT.split(_TAG.sub("", raw)) if _PACKED_NUMBER.search(raw) else [raw]
+        for piece in pieces:
+            text = clean_field(piece)
+            if not text:
+                continue
+            number = items[-1][0] + 1 if items else 1
+            match = _NUMBERED.match(text)
+            if match:
+                number, text = int(match.group(2) or match.group(1)), match.group(3).strip()
+            if text and not _CANCELED.match(text):
+                items.append((number, text))
+    return items
+
+
+def format_claims(claims: Sequence[tuple[int, str]]) -> str:
+    """``1. …\\n2. …`` from ``(number, text)`` pairs."""
+    return "\n".join(f"{number}. {text}" for number, text in claims)
+
+
+def format_patent(record: Mapping[str, Any], mode: str = TOP_DOWN, *, max_chars: int | None = None) -> str:
+    """One record (``title``, ``abstract``, ``claims``) as patent markdown in ``mode``.
+
+    ``max_chars`` drops trailing claims (never claim 1) until the text fits, so that a long
+    patent still fits a model's context with all three sections: a bottom-up text cut inside
+    the claims would never reach the abstract and title it is meant to teach.
+    """
+    mode = check_mode(mode)
+    items = claim_items(record.get("claims") or [])
+    sections = {"Title": clean_field(record.get("title")), "Abstract": clean_field(record.get("abstract"))}
+    fixed = len(HEADER) + sum(len(text) for text in sections.values()) + 40  # headers and blank lines
+    if max_chars is not None:
+        budget = max_chars - fixed
+        kept = 1
+        used = len(format_claims(items[:1]))
+        for number, text in items[1:]:
+            used += len(f"\n{number}. {text}")
+            if used > budget:
+                break
+            kept += 1
+        items = items[:kept]
+    sections["Claims"] = format_claims(items)
+    body = "\n\n".join(f"## {name}\n{sections[name]}" for name in SECTION_ORDER[mode])
+    return f"{HEADER}\n\n{body}"
+
+
+def prompt(mode: str = TOP_DOWN, *, title: str | None = None, claims: Sequence[str] | None = None) -> str:
+    """The text a generation starts from.
+
+    Without conditions this is the seed's prompt (``# Patent\\n\\n## Title\\n`` or
+    ``# Patent\\n\\n## Claims\\n``). Given a title (top-down) the model writes the abstract and
+    claims; given claims (bottom-up) it writes the abstract and title.
+    """
+    mode = check_mode(mode)
+    if mode == TOP_DOWN:
+        if claims:
+            raise PatentlabError("top-down generation is conditioned on a title, not on claims")
+        if title is None:
+            return f"{HEADER}\n\n## Title\n"
+        return f"{HEADER}\n\n## Title\n{clean_field(title)}\n\n## Abstract\n"
+    if title is not None:
+        raise PatentlabError("bottom-up generation is conditioned on claims, not on a title")
+    if not claims:
+        return f"{HEADER}\n\n## Claims\n"
+    return f"{HEADER}\n\n## Claims\n{format_claims(claim_items(claims))}\n\n## Abstract\n"

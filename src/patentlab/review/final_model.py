@@ -1,0 +1,171 @@
+"""The loop's last step: gold labels from review train the final classifier, and the card's table.
+
+Three iterations, each measured on the same eval set:
+
+1. the frozen-encoder + logistic-regression baseline, trained on silver;
+2. encoder + linear head fine-tuned on silver + gold labels from a single LLM;
+3. the same fine-tune on silver + gold labels from the multi-agent system and human review.
+
+Gold examples weigh ``gold_weight`` (the card's ×5) in the loss. Both fine-tunes share every
+setting and seed, so the rows differ only in where the gold labels came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from patentlab import console
+from patentlab.errors import PatentlabError
+from patentlab.review.gold import export_gold
+from patentlab.review.store import ReviewStore
+
+#: The published annotator of ``hitl_gold_100.csv``; their labels enter the store under this name.
+BUNDLED_REVIEWER = "gold_100_expert"
+
+
+@dataclass
+class FinalRun:
+    """Where each iteration's model and report went, and its metrics on the eval set."""
+
+    out_dir: Path
+    rows: list[dict]
+    gold_file: Path
+
+
+def gold_through_review(
+    gold_csv: str | Path, out_dir: str | Path, *, reviewer: str = BUNDLED_REVIEWER
+) -> Path:
+    """Route recorded human labels through the review store and export them as gold.
+
+    The queue (claims with the LLM's suggestion and rationale) and the human labels both come from
+    ``gold_csv`` (``doc_id, text, …, llm_green_suggested, is_green_human, human_notes``). Each label
+    is recorded as ``reviewer``'s decision with a stable request id, so a re-run adds nothing.
+    """
+    from patentlab.classify.data import read_table
+
+    out_dir = Path(out_dir)
+    frame = read_table(gold_csv)
+    for column in ("doc_id", "text", "is_green_human"):
+        if column not in frame.columns:
+            raise PatentlabError(f"the gold file needs a '{column}' column", path=gold_csv)
+    with ReviewStore(out_dir / "review.db") as store:
+        store.import_queue(frame, wanted_reviews=1, source_name=Path(gold_csv).name)
+        if store.reviewer(reviewer) is None:
+            store.add_reviewer(reviewer, token=True)
+        notes = frame["human_notes"] if "human_notes" in frame.columns else [""] * len(frame)
+        for row, (doc_id, label, note) in enumerate(
+            zip(frame["doc_id"], frame["is_green_human"], notes, strict=True), 1
+        ):
+            try:
+                label = int(float(label))
+            except (TypeError, ValueError):
+                label = -1
+            if label not in (0, 1):
+                raise PatentlabError("is_green_human must be 0 or 1", path=gold_csv, row=row)
+            note = note if isinstance(note, str) else ""
+            store.decide(reviewer, str(doc_id), label, note=note[:2000], request_id=f"{reviewer}:{doc_id}")
+        gold_file = out_dir / "gold_labels.parquet"
+        export_gold(store, gold_file, policy="admin")
+    return gold_file
+
+
+def run_final_iterations(
+    train_file: str | Path,
+    eval_file: str | Path,
+    gold_csv: str | Path,
+    out_dir: str | Path,
+    *,
+    config=None,
+    gold_weight: float = 5.0,
+    balance_gold: bool = True,
+    baseline_dir: str | Path | None = None,
+) -> FinalRun:
+    """Train and evaluate the three iterations; the table lands in ``out_dir/iterations.json``.
+
+    Args:
+        train_file: silver training claims (``train_silver.parquet``).
+        eval_file: the eval set every row is measured on (``eval_silver.parquet``).
+        gold_csv: reviewed claims with ``llm_green_suggested`` (single LLM) and ``is_green_human``.
+        out_dir: run folder (models, reports, review.db, gold_labels.parquet, iterations.*).
+        config: a :class:`patentlab.classify.train.TrainConfig` for both fine-tunes.
+        gold_weight: mean loss weight of a gold claim (the card's ×5).
+        balance_gold: give both gold classes the same total weight (see
+            :func:`patentlab.classify.data.gold_weights`); on by default because the bundled
+            silver set is small enough for the gold's class mix to set the prior.
+        baseline_dir: a fitted baseline to re-measure instead of fitting one (from the classify step).
+    """
+    from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
+    from patentlab.classify.data import gold_weights, load_gold, load_labeled
+    from patentlab.classify.evaluate import evaluate
+    from patentlab.classify.train import TrainConfig, train
+
+    out = Path(out_dir)
+    config = config or TrainConfig()
+    silver = load_labeled(train_file)
+    eval_data = load_labeled(eval_file)
+    eval_name = Path(eval_file).stem
+    base_name = Path(config.base_model).name
+    overlap = set(eval_data.texts) & set(load_labeled(gold_csv, prefer_human=True).texts)
+    if overlap:
+        raise PatentlabError(
+            f"{len(overlap)} gold claims are also in the eval set; drop them first", path=gold_csv
+        )
+
+    rows = []
+    if baseline_dir is not None and (Path(baseline_dir) / BASELINE_FILE).exists():
+        console.out.print(
+            f"[bold]Iteration 1[/bold]: the baseline from {baseline_dir}, measured on {eval_name}"
+        )
+        baseline = FrozenEncoderClassifier.from_pretrained(baseline_dir)
+    else:
+        console.out.print(
+            f"[bold]Iteration 1[/bold]: frozen {base_name} + logistic regression on {len(silver)} claims"
+        )
+        baseline = FrozenEncoderClassifier(config.base_model).fit(silver.texts, silver.labels)
+        baseline.save_pretrained(out / "baseline")
+    rows.append(
+        evaluate(
+            baseline,
+            eval_data,
+            out / "baseline" / f"eval_{eval_name}",
+            name=eval_name,
+            run_dir=out,
+            method=f"Frozen {base_name} + Logistic Regression",
+        )
+    )
+
+    gold_file = gold_through_review(gold_csv, out)
+    single_llm = load_labeled(gold_csv, label_column="llm_green_suggested")
+    single_llm.weights = gold_weights(single_llm.labels, gold_weight, balance=balance_gold)
+    single_llm.y02 = None
+    mas_hitl = load_gold(gold_file, weight=gold_weight, balance=balance_gold)
+    changed = int((single_llm.labels != load_labeled(gold_csv, prefer_human=True).labels).sum())
+    console.out.print(
+        f"gold: {len(mas_hitl)} claims through the review store ({gold_file}); the human labels "
+        f"differ from the single LLM's on {changed}"
+    )
+
+    balanced = ", class-balanced" if balance_gold else ""
+    for number, (tag, gold, what) in enumerate(
+        [("single_llm", single_llm, "single LLM"), ("mas_hitl", mas_hitl, "MAS + HITL")], start=2
+    ):
+        data = silver.concat(gold)
+        console.out.print(
+            f"[bold]Iteration {number}[/bold]: fine-tune {base_name} on {len(silver)} silver + "
+            f"{len(gold)} gold ({what}, x{gold_weight:g}{balanced}); {config.epochs} epochs, "
+            f"max_length {config.max_length}"
+        )
+        result = train(data, out / f"finetuned_{tag}", replace(config), eval_data=eval_data)
+        method = f"Fine-tuned {base_name} on silver + gold ({what}, x{gold_weight:g}{balanced})"
+        rows.append(
+            evaluate(
+                result.model_dir,
+                eval_data,
+                out / f"finetuned_{tag}" / f"eval_{eval_name}",
+                name=eval_name,
+                run_dir=out,
+                method=method,
+            )
+        )
+    return FinalRun(out_dir=out, rows=rows, gold_file=gold_file)

@@ -1,0 +1,172 @@
+"""``patentlab search …``: build the hybrid index, query it, find similar documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from patentlab import console
+
+app = typer.Typer(
+    help="Prior-art search: a hybrid BM25 + dense index over patents and published inventions.",
+    no_args_is_help=True,
+)
+
+INDEX_OPTION = typer.Option(..., "--index", "-i", help="Index directory.")
+
+
+def progress_callback(bar):
+    """A ``progress(phase, done, total)`` callback that drives one rich task per phase."""
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total or None)
+        bar.update(tasks[phase], completed=done, total=total or None)
+
+    return update
+
+
+@app.command()
+def index(
+    sources: list[Path] = typer.Argument(..., help="Corpus-schema Parquet/JSONL files or directories."),
+    index_dir: Path = INDEX_OPTION,
+    fresh: bool = typer.Option(False, help="Rebuild from scratch instead of adding to an existing index."),
+    model: str = typer.Option("minilm", help="Encoder: minilm, mpnet, a hub id or a local folder."),
+    max_length: int = typer.Option(128, help="Tokens embedded per document."),
+    dtype: str = typer.Option("bf16", help="Encoder precision: bf16 or fp32."),
+) -> None:
+    """Index SOURCES; an existing index gets only the documents it does not hold yet."""
+    from patentlab.search.index import MANIFEST, EncoderSettings, SearchIndex
+
+    settings = EncoderSettings(model=model, max_length=max_length, dtype=dtype)
+    with console.progress(transient=True) as bar:
+        update = progress_callback(bar)
+        if fresh or not (index_dir / MANIFEST).exists():
+            idx, report = SearchIndex.build(index_dir, sources, encoder=settings, progress=update)
+        else:
+            idx = SearchIndex.open(index_dir, read_only=False)
+            report = idx.add_files(sources, progress=update)
+    idx.close()
+    console.out.print(
+        f"{report.added:,} documents added, {report.skipped_existing:,} already indexed; "
+        f"{report.total:,} in {index_dir}"
+    )
+
+
+def _filters(source, green, y02, cpc, date_from, date_to):
+    from patentlab.search.filters import SearchFilters
+
+    return SearchFilters.parse(
+        source=source, green=green, y02=y02, cpc=cpc, date_from=date_from, date_to=date_to
+    )
+
+
+def _print(results, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
+        return
+    rows = [
+        [
+            h.rank,
+            h.id,
+            h.doc_type,
+            {True: "green", False: "", None: "?"}[h.green],
+            h.date or "",
+            h.keyword_rank or "-",
+            h.dense_rank or "-",
+            (h.title or h.snippet)[:60],
+        ]
+        for h in results.hits
+    ]
+    header = ["#", "id", "source", "green", "date", "bm25", "dense", "title / snippet"]
+    about = f"like {results.like}" if results.like else repr(results.query[:60])
+    console.out.print(console.table(f"{results.mode} search for {about}", header, rows))
+    console.out.print(f"[dim]{results.timings_ms.get('total', 0):.1f} ms[/dim]")
+
+
+_SOURCE = typer.Option(None, "--source", help="granted, application, generated or unknown (repeatable).")
+_GREEN = typer.Option(None, "--green/--not-green", help="Only green / only not-green documents.")
+_Y02 = typer.Option(None, help="Y02 category, e.g. Y02E.")
+_CPC = typer.Option(None, help="CPC prefix, e.g. H01L or Y02E10/5.")
+_FROM = typer.Option(None, help="Earliest date, YYYY-MM-DD.")
+_TO = typer.Option(None, help="Latest date, YYYY-MM-DD.")
+_MODE = typer.Option("hybrid", help="hybrid, keyword or dense.")
+_KW = typer.Option(1.0, help="RRF weight of the BM25 list.")
+_DW = typer.Option(1.0, help="RRF weight of the dense list.")
+_JSON = typer.Option(False, "--json", help="Print the results as JSON.")
+
+
+@app.command()
+def query(
+    text: str = typer.Argument(..., help="A few words, or a whole claim."),
+    index_dir: Path = INDEX_OPTION,
+    k: int = typer.Option(10, "-k", help="Results to return (1-100)."),
+    mode: str = _MODE,
+    source: list[str] = _SOURCE,
+    green: bool | None = _GREEN,
+    y02: str = _Y02,
+    cpc: str = _CPC,
+    date_from: str = _FROM,
+    date_to: str = _TO,
+    keyword_weight: float = _KW,
+    dense_weight: float = _DW,
+    as_json: bool = _JSON,
+) -> None:
+    """Search the index for TEXT."""
+    from patentlab.search.index import SearchIndex
+
+    with SearchIndex.open(index_dir) as idx:
+        results = idx.search(
+            text,
+            k=k,
+            mode=mode,
+            filters=_filters(source, green, y02, cpc, date_from, date_to),
+            weights={"keyword": keyword_weight, "dense": dense_weight},
+        )
+    _print(results, as_json)
+
+
+@app.command()
+def similar(
+    doc_id: str = typer.Argument(..., help="Id of a document in the index."),
+    index_dir: Path = INDEX_OPTION,
+    k: int = typer.Option(10, "-k", help="Results to return (1-100)."),
+    mode: str = _MODE,
+    source: list[str] = _SOURCE,
+    green: bool | None = _GREEN,
+    y02: str = _Y02,
+    cpc: str = _CPC,
+    date_from: str = _FROM,
+    date_to: str = _TO,
+    keyword_weight: float = _KW,
+    dense_weight: float = _DW,
+    as_json: bool = _JSON,
+) -> None:
+    """ "More like this": the documents closest to DOC_ID."""
+    from patentlab.search.index import SearchIndex
+
+    with SearchIndex.open(index_dir) as idx:
+        results = idx.similar(
+            doc_id,
+            k=k,
+            mode=mode,
+            filters=_filters(source, green, y02, cpc, date_from, date_to),
+            weights={"keyword": keyword_weight, "dense": dense_weight},
+        )
+    _print(results, as_json)
+
+
+@app.command()
+def show(doc_id: str = typer.Argument(..., help="Document id."), index_dir: Path = INDEX_OPTION) -> None:
+    """Print one indexed document as JSON."""
+    from patentlab.errors import PatentlabError
+    from patentlab.search.index import SearchIndex
+
+    with SearchIndex.open(index_dir) as idx:
+        doc = idx.get(doc_id)
+    if doc is None:
+        raise PatentlabError(f"no document with id '{doc_id}' in this index", path=index_dir)
+    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))

@@ -1,0 +1,53 @@
+"""The search stage of ``patentlab demo``: index the corpus (and published inventions), query it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from patentlab import console
+from patentlab.demo import DemoContext
+from patentlab.search.cli import _print, progress_callback
+from patentlab.search.filters import SearchFilters
+from patentlab.search.index import MANIFEST, SearchIndex
+
+#: Where the publish stage leaves accepted inventions in the corpus schema.
+PUBLISHED = Path("publish") / "inventions.parquet"
+
+
+def run(ctx: DemoContext) -> None:
+    index_dir = ctx.stage_dir("search")
+    corpus = ctx.outputs.get("corpus", ctx.stage_dir("corpus")) / "corpus.parquet"
+    published = ctx.workdir / PUBLISHED
+    sources = [corpus] + ([published] if published.exists() else [])
+    if not published.exists():
+        console.out.print("[dim]no published inventions yet (publish stage not run): corpus only[/dim]")
+    with console.progress(transient=True) as bar:
+        update = progress_callback(bar)
+        if ctx.done("search", MANIFEST):
+            # Reuse the index; documents it already holds are skipped, new publications are added.
+            index = SearchIndex.open(index_dir, read_only=False)
+            report = index.add_files(sources, progress=update)
+        else:
+            index, report = SearchIndex.build(index_dir, sources, progress=update)
+    console.out.print(
+        f"index {index_dir}: {len(index):,} documents ({report.added:,} new) from "
+        + ", ".join(str(s) for s in sources)
+    )
+    claim = index.store.get(0)["claims"][0]
+    examples = [
+        ("keyword + meaning", "photovoltaic module with a transparent electrode", {}),
+        ("green only, Y02E", "energy storage battery charging", {"green": True, "y02": "Y02E"}),
+        ("a whole claim as the query", claim, {"source": ["granted", "application", "generated"]}),
+    ]
+    for label, query, filters in examples:
+        console.out.print(f"[bold]{label}[/bold]")
+        results = index.search(query, k=5, filters=SearchFilters.parse(**filters))
+        _print(results, as_json=False)
+    first = results.hits[0].id if results.hits else index.store.get(0)["id"]
+    console.out.print("[bold]more like this[/bold]")
+    _print(index.similar(first, k=5), as_json=False)
+    index.close()
+    url = "http://127.0.0.1:8000/search?" + urlencode({"q": examples[0][1]})
+    console.out.print(f"serve it with:  patentlab serve --index {index_dir}\nthen open:      {url}")
+    ctx.outputs["search"] = index_dir

@@ -1,0 +1,316 @@
+"""Structural checks on one generated invention, each with a stable reason code.
+
+Every check reads a :class:`~patentlab.generate.parse.ParsedPatent` (the generator's own parser
+turns generated markdown into one, so vetting and generation agree on what a section is) and
+returns ``None`` when it passes or a short human-readable detail when it fails. A check whose
+input is missing (no claims, say) passes: the ``sections`` check already reports that, and the
+per-check counts of the funnel then say what is *additionally* wrong.
+
+The thresholds live in :class:`CheckConfig`; their defaults were calibrated on the bundled real
+granted patents (see ``docs/vet.md``), which pass almost every check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from patentlab.generate.formats import TOP_DOWN, format_patent
+from patentlab.generate.parse import ParsedPatent, parse_patent
+from patentlab.vet.text import distinct_n, repeated_ngram_ratio, words
+
+# "claim 3", "claims 1 or 2", "any one of claims 1 to 4", "claims 1-3, 5 and 7"
+_CLAIM_REF = re.compile(r"\bclaims?\s+(\d+(?:\s*(?:,|-|–|to|or|and|through|,\s*or|,\s*and)\s*\d+)*)", re.I)
+_NUMBER = re.compile(r"\d+")
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words between "the"/"said" and the term they point back to; they carry no antecedent themselves.
+_MODIFIERS = _wordset("""first second third fourth fifth sixth seventh eighth ninth tenth one two three
+    each every at least most plurality of respective same other another entire whole""")
+# Definite phrases that never need an earlier "a …" in claim language, and inherent properties
+# and parts ("the length of the tube" needs no "a length" first).
+_NO_ANTECEDENT_NEEDED = _wordset("""same art group following invention claim claims present preceding
+    foregoing above below form basis case extent order range presence absence use time way manner
+    step steps number amount ratio length width height depth thickness diameter size shape weight
+    volume direction position location center centre end top bottom front rear side edge surface
+    interior exterior inside outside periphery circumference vicinity total""")
+# Words that cannot be the noun a definite phrase points back to.
+_FUNCTION_WORDS = _wordset("""a an the said and or of to in on at by for from with as is are was were
+    be been being has have that which wherein whereby when where so such than then""")
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """Thresholds of the structural checks (defaults calibrated on real granted patents)."""
+
+    min_title_words: int = 1
+    max_title_words: int = 30
+    min_abstract_words: int = 10
+    max_abstract_words: int = 400
+    min_claim_words: int = 3
+    min_claim1_words: int = 10
+    max_claim1_words: int = 800
+    max_claims: int = 100
+    #: Definite terms ("the valve") with no earlier mention ("a valve") in their claim chain: the
+    #: check fails when there are more than ``max_unsupported_terms`` of them *and* they are more
+    #: than ``max_unsupported_share`` of all distinct definite terms.
+    max_unsupported_terms: int = 2
+    max_unsupported_share: float = 0.3
+    #: Degeneration, measured per unit (the abstract and each claim) and over the whole text:
+    #: the share of word ``repeat_n``-grams seen earlier, the share of duplicate claims and the
+    #: distinct bigrams of the least varied unit of at least 20 words.
+    repeat_n: int = 8
+    max_unit_repeat_ratio: float = 0.5
+    max_text_repeat_ratio: float = 0.75
+    max_duplicate_claims: float = 0.25
+    min_unit_distinct_2: float = 0.2
+
+
+#: The reason codes, in the order the funnel applies them.
+CHECK_CODES: tuple[str, ...] = (
+    "sections",
+    "claim_numbering",
+    "claim1_independent",
+    "claim_dependencies",
+    "antecedent_basis",
+    "length",
+    "degeneration",
+)
+
+CHECK_DESCRIPTIONS: dict[str, str] = {
+    "sections": "title, abstract and claims are present and none was cut off",
+    "claim_numbering": "claims are numbered 1..n",
+    "claim1_independent": "claim 1 refers to no other claim",
+    "claim_dependencies": "every dependent claim refers to an earlier claim",
+    "antecedent_basis": "'the X' / 'said X' follows an earlier mention of X in the claim chain",
+    "length": "title, abstract, claim 1 and claim count within bounds",
+    "degeneration": "no repetition loops (repeated 8-grams) and enough distinct bigrams",
+}
+
+
+def parse_record(record: Mapping[str, Any]) -> ParsedPatent:
+    """A corpus-schema record (a real patent) through the same markdown and parser as generations."""
+    return parse_patent(format_patent(record, TOP_DOWN), finished=True)
+
+
+def claim_references(claim: str) -> list[int]:
+    """The claim numbers a claim refers to ("The method of claim 2 or 3" -> ``[2, 3]``)."""
+    return [int(n) for match in _CLAIM_REF.finditer(claim) for n in _NUMBER.findall(match.group(1))]
+
+
+def claim_chains(patent: ParsedPatent) -> list[str]:
+    """Each claim's text preceded by the claims it depends on (transitively), earliest first."""
+    by_number = dict(zip(patent.claim_numbers, patent.claims, strict=True))
+    chains: list[str] = []
+    for number, claim in zip(patent.claim_numbers, patent.claims, strict=True):
+        seen: list[int] = []
+        todo = [r for r in claim_references(claim) if r < number]
+        while todo:
+            ref = todo.pop()
+            if ref in seen or ref not in by_number:
+                continue
+            seen.append(ref)
+            todo.extend(r for r in claim_references(by_number[ref]) if r < ref)
+        parents = [by_number[r] for r in sorted(seen)]
+        chains.append(" ".join([*parents, claim]))
+    return chains
+
+
+def _stem(word: str) -> str:
+    # "valves" / "the valve", "assemblies" / "an assembly": enough for a light check.
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[-3:-2] in ("s", "x", "z", "h") and len(word) > 4:
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "is", "us")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def definite_terms(text: str, start: int = 0) -> tuple[list[str], list[str]]:
+    """Terms introduced with "the"/"said" from token ``start`` on: ``(all, without antecedent)``.
+
+    The check is deliberately light: the term is the first word after "the"/"said" that is not
+    an ordinal or quantifier, and any earlier occurrence of that word (singular or plural) counts
+    as its antecedent.
+    """
+    tokens = words(text)
+    seen = {_stem(t) for t in tokens[:start]}
+    missing: list[str] = []
+    found: list[str] = []
+    for i, token in enumerate(tokens):
+        if i >= start and token in ("the", "said"):
+            j = i + 1
+            while j < len(tokens) and tokens[j] in _MODIFIERS:
+                j += 1
+            # The term is the next word; an adjective ("the outer surface") may stand before the
+            # noun, so the word after it also counts as the antecedent when it is a content word.
+            head = [_stem(t) for t in tokens[j : j + 2] if t not in _FUNCTION_WORDS and not t.isdigit()]
+            if head and head[0] == _stem(tokens[j]) and head[0] not in found:
+                found.append(head[0])
+            supported = any(t in seen or t in _NO_ANTECEDENT_NEEDED for t in head)
+            if head and head[0] == _stem(tokens[j]) and not supported and head[0] not in missing:
+                missing.append(head[0])
+        seen.add(_stem(token))
+    return found, missing
+
+
+def measure(patent: ParsedPatent, config: CheckConfig | None = None) -> dict[str, Any]:
+    """The numbers the checks compare with their thresholds (also stored in vetting reports)."""
+    config = config or CheckConfig()
+    tokens = words(" ".join(filter(None, [patent.title, patent.abstract, *patent.claims])))
+    units = [words(u) for u in [patent.abstract, *patent.claims] if u]
+    chains = claim_chains(patent) if patent.claims else []
+    definite: set[str] = set()
+    unsupported: list[str] = []
+    for chain, claim in zip(chains, patent.claims, strict=True):
+        # Only the claim itself is checked; its parents are context.
+        found, missing = definite_terms(chain, len(words(chain)) - len(words(claim)))
+        definite.update(found)
+        unsupported.extend(t for t in missing if t not in unsupported)
+    return {
+        "title_words": len(words(patent.title)),
+        "abstract_words": len(words(patent.abstract)),
+        "claim1_words": len(words(patent.claims[0])) if patent.claims else 0,
+        "shortest_claim_words": min((len(words(c)) for c in patent.claims), default=0),
+        "n_claims": len(patent.claims),
+        "unsupported_terms": unsupported,
+        "unsupported_share": round(len(unsupported) / len(definite), 4) if definite else 0.0,
+        "text_repeat_ratio": round(repeated_ngram_ratio(tokens, config.repeat_n), 4),
+        "unit_repeat_ratio": round(
+            max((repeated_ngram_ratio(u, config.repeat_n) for u in units), default=0), 4
+        ),
+        "duplicate_claims": round(1 - len(set(patent.claims)) / len(patent.claims), 4)
+        if patent.claims
+        else 0.0,
+        "unit_distinct_2": round(min((distinct_n([u], 2) for u in units if len(u) >= 20), default=1.0), 4),
+        "n_words": len(tokens),
+    }
+
+
+# -- the checks ---------------------------------------------------------------------------------
+
+
+def check_sections(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    problems = [f"missing {s}" for s in patent.missing] + [f"{s} cut off" for s in patent.truncated]
+    return "; ".join(problems) or None
+
+
+def check_claim_numbering(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    numbers = patent.claim_numbers
+    if not numbers or numbers == list(range(1, len(numbers) + 1)):
+        return None
+    shown = ", ".join(map(str, numbers[:10])) + (", …" if len(numbers) > 10 else "")
+    return f"claims numbered {shown}, expected 1..{len(numbers)}"
+
+
+def check_claim1_independent(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    if not patent.claims:
+        return None
+    refs = claim_references(patent.claims[0])
+    return f"claim 1 refers to claim {refs[0]}" if refs else None
+
+
+def check_claim_dependencies(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    for number, claim in zip(patent.claim_numbers, patent.claims, strict=True):
+        if number == patent.claim_numbers[0]:
+            continue  # claim 1's own references are the claim1_independent check
+        bad = [r for r in claim_references(claim) if not 1 <= r < number]
+        if bad:
+            return f"claim {number} refers to claim {bad[0]}, which does not come before it"
+    return None
+
+
+def check_antecedent_basis(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    terms = stats["unsupported_terms"]
+    if (
+        len(terms) <= config.max_unsupported_terms
+        or stats["unsupported_share"] <= config.max_unsupported_share
+    ):
+        return None
+    return (
+        f"{len(terms)} of the definite terms ({stats['unsupported_share']:.0%}) lack an antecedent: "
+        + ", ".join(f"'the {t}'" for t in terms[:5])
+    )
+
+
+def check_length(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    bounds = [
+        ("title", stats["title_words"], config.min_title_words, config.max_title_words, patent.title),
+        (
+            "abstract",
+            stats["abstract_words"],
+            config.min_abstract_words,
+            config.max_abstract_words,
+            patent.abstract,
+        ),
+        ("claim 1", stats["claim1_words"], config.min_claim1_words, config.max_claim1_words, patent.claims),
+        ("claims", stats["n_claims"], 1, config.max_claims, patent.claims),
+    ]
+    for name, value, low, high, present in bounds:
+        unit = "" if name == "claims" else " words"
+        if present and not low <= value <= high:
+            return f"{name} has {value}{unit}, outside {low}..{high}"
+    if patent.claims and stats["shortest_claim_words"] < config.min_claim_words:
+        return f"a claim has only {stats['shortest_claim_words']} words"
+    return None
+
+
+def check_degeneration(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    n = config.repeat_n
+    if stats["unit_repeat_ratio"] > config.max_unit_repeat_ratio:
+        return f"{stats['unit_repeat_ratio']:.0%} of one section's word {n}-grams repeat"
+    if stats["text_repeat_ratio"] > config.max_text_repeat_ratio:
+        return f"{stats['text_repeat_ratio']:.0%} of the text's word {n}-grams repeat"
+    if stats["duplicate_claims"] > config.max_duplicate_claims:
+        return f"{stats['duplicate_claims']:.0%} of the claims are duplicates"
+    if stats["unit_distinct_2"] < config.min_unit_distinct_2:
+        return f"distinct-2 of one section is {stats['unit_distinct_2']:.2f}"
+    return None
+
+
+CheckFn = Callable[[ParsedPatent, dict, CheckConfig], "str | None"]
+CHECKS: dict[str, CheckFn] = {
+    "sections": check_sections,
+    "claim_numbering": check_claim_numbering,
+    "claim1_independent": check_claim1_independent,
+    "claim_dependencies": check_claim_dependencies,
+    "antecedent_basis": check_antecedent_basis,
+    "length": check_length,
+    "degeneration": check_degeneration,
+}
+
+
+@dataclass
+class CheckResult:
+    """The outcome of every structural check on one invention.
+
+    Attributes:
+        failures: ``{reason code: detail}`` for each failed check, in funnel order.
+        stats: the measurements the checks used (see :func:`measure`).
+    """
+
+    failures: dict[str, str]
+    stats: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def run_checks(patent: ParsedPatent, config: CheckConfig | None = None) -> CheckResult:
+    """Run every structural check on ``patent``; never raises on malformed input."""
+    config = config or CheckConfig()
+    stats = measure(patent, config)
+    failures = {}
+    for code, check in CHECKS.items():
+        detail = check(patent, stats, config)
+        if detail is not None:
+            failures[code] = detail
+    return CheckResult(failures=failures, stats=stats)

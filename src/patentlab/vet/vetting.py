@@ -1,0 +1,304 @@
+"""Vet a batch of generations: checks, novelty, diversity, green scores, hit rate and cost.
+
+:func:`vet_generations` is the library entry point behind ``patentlab vet run``. It writes::
+
+    out_dir/
+      vetted.jsonl     one row per generation: parsed fields, failures by reason code, novelty,
+                       p_green (accepted ones), accepted yes/no
+      summary.json     hit rate, funnel, failure counts, diversity, green counts, cost
+      report.md        the same for people, with the funnel
+      funnel.png
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patentlab.corpus.schema import Y02_CATEGORIES
+from patentlab.errors import PatentlabError
+from patentlab.generate.parse import ParsedPatent, parse_patent
+from patentlab.storage import atomic_dir, write_json
+from patentlab.vet.checks import CHECK_CODES, CheckConfig, run_checks
+from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
+from patentlab.vet.diversity import batch_diversity
+from patentlab.vet.generations import GeneratedText, read_generations
+from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents, patent_text
+
+VETTED_FILE = "vetted.jsonl"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.md"
+FUNNEL_PNG = "funnel.png"
+#: The funnel's stages: the structural checks in order, then novelty.
+FUNNEL_CODES: tuple[str, ...] = (*CHECK_CODES, "reproduction")
+GREEN_THRESHOLD = 0.5
+
+
+@dataclass
+class VettedInvention:
+    """One generation after vetting."""
+
+    index: int
+    text: str
+    prompt: str
+    seed: int | None
+    new_tokens: int | None
+    finished: bool | None
+    parsed: dict[str, Any]
+    failures: dict[str, str]
+    stats: dict[str, Any]
+    novelty: dict[str, Any]
+    p_green: float | None = None
+    y02: dict[str, float] | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "accepted": self.accepted}
+
+
+@dataclass
+class VetReport:
+    """What :func:`vet_generations` found, as written to ``summary.json``."""
+
+    n_generated: int
+    n_accepted: int
+    hit_rate: float
+    funnel: list[dict[str, Any]]
+    failures: dict[str, int]
+    diversity: dict[str, Any]
+    diversity_accepted: dict[str, Any]
+    green: dict[str, Any]
+    cost: dict[str, Any]
+    generation: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    out_dir: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def funnel(failures: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+    """How many inventions survive each check in turn, and how many each check removes.
+
+    An invention leaves the funnel at its *first* failing check, so the removed counts add up to
+    the rejected total; ``failed`` counts every invention that fails a check, first or not.
+    """
+    remaining = len(failures)
+    rows = []
+    for code in FUNNEL_CODES:
+        removed = sum(1 for f in failures if f and next(iter(f)) == code)
+        remaining -= removed
+        rows.append(
+            {
+                "check": code,
+                "removed": removed,
+                "remaining": remaining,
+                "failed": sum(1 for f in failures if code in f),
+            }
+        )
+    return rows
+
+
+def _novelty_text(parsed: ParsedPatent, row: GeneratedText) -> str:
+    text = patent_text(parsed.title, parsed.abstract, parsed.claims)
+    # Unparseable output is still compared, as what the model wrote after the prompt.
+    return text or row.text.removeprefix(row.prompt)
+
+
+def drop_cut_claim(parsed: ParsedPatent) -> ParsedPatent:
+    """Drop a last claim that the token limit cut off, when complete claims remain before it.
+
+    A top-down generation that hits the limit inside claim 5 still discloses claims 1-4 in
+    full; publishing those is sound, publishing half a sentence is not. Any other truncation
+    (a cut abstract, or claim 1 itself) is left for the ``sections`` check to reject.
+    """
+    if parsed.truncated == ["claims"] and len(parsed.claims) > 1:
+        parsed.claims, parsed.claim_numbers = parsed.claims[:-1], parsed.claim_numbers[:-1]
+        parsed.truncated = []
+        parsed.problems.append("the last claim was cut off by the token limit (dropped)")
+    return parsed
+
+
+def score_green(model: Any, inventions: Sequence[VettedInvention]) -> None:
+    """Set ``p_green`` (and ``y02`` where the model has a Y02 head) on each invention, from claim 1."""
+    if not inventions:
+        return
+    texts = [
+        inv.parsed["claims"][0] if inv.parsed["claims"] else inv.parsed["abstract"] or ""
+        for inv in inventions
+    ]
+    y02 = None
+    if hasattr(model, "proba_from_embeddings") and getattr(model, "y02_head", None) is not None:
+        probs, y02 = model.proba_from_embeddings(model.embed(texts))
+    else:
+        probs = model.predict_proba(texts)
+    for i, inv in enumerate(inventions):
+        inv.p_green = round(float(probs[i, 1]), 4)
+        if y02 is not None:
+            inv.y02 = {c: round(float(p), 4) for c, p in zip(Y02_CATEGORIES, y02[i], strict=True)}
+
+
+def _generation_cost(meta: dict[str, Any], rows: Sequence[GeneratedText]) -> StageCost | None:
+    cost = meta.get("cost") or {}
+    tokens = sum(r.new_tokens or 0 for r in rows)
+    if not cost:
+        return None
+    return StageCost(
+        wall_seconds=float(cost.get("wall_seconds", 0.0)),
+        cpu_seconds=float(cost.get("cpu_seconds", 0.0)),
+        gpu_seconds=float(cost.get("gpu_seconds", 0.0)),
+        tokens=int(cost.get("tokens", tokens)),
+    )
+
+
+def vet_generations(
+    generations: str | Path,
+    training: str | Path | NoveltyIndex,
+    out_dir: str | Path,
+    *,
+    checks: CheckConfig | None = None,
+    novelty: NoveltyConfig | None = None,
+    classifier: str | Path | Any | None = None,
+    prices: Prices | None = None,
+    keep_complete_claims: bool = True,
+    show_progress: bool = True,
+) -> VetReport:
+    """Vet every generation in ``generations`` and write the results into ``out_dir``.
+
+    Args:
+        generations: a generations JSONL file (see :mod:`patentlab.vet.generations`).
+        training: the generator's training data (build-data dir, corpus dir or file), or an
+            already fitted :class:`NoveltyIndex`.
+        out_dir: where ``vetted.jsonl``, ``summary.json``, ``report.md`` and ``funnel.png`` go.
+        checks, novelty: thresholds (defaults calibrated on real granted patents).
+        classifier: a classifier folder or object; accepted inventions get ``p_green``.
+        prices: dollars per CPU-hour and GPU-hour for the cost figures.
+        keep_complete_claims: vet a text whose last claim was cut off by the token limit on
+            its complete claims (see :func:`drop_cut_claim`) instead of rejecting it.
+    """
+    from patentlab.vet.report import plot_funnel, write_report
+
+    checks = checks or CheckConfig()
+    prices = prices or Prices()
+    rows, meta = read_generations(generations)
+    models = {str(r.extra["model"]) for r in rows if r.extra.get("model")}
+    if "model" not in meta and len(models) == 1:  # `patentlab generate sample --out` rows name it
+        meta = {**meta, "model": {"name_or_path": models.pop()}}
+    vet_time = Stopwatch()
+    with vet_time:
+        if isinstance(training, NoveltyIndex):
+            index = training
+        else:
+            index = NoveltyIndex(novelty).fit(load_training_documents(training), show_progress=show_progress)
+        parsed = [parse_patent(r.text, finished=r.finished) for r in rows]
+        if keep_complete_claims:
+            parsed = [drop_cut_claim(p) for p in parsed]
+        texts = [_novelty_text(p, r) for p, r in zip(parsed, rows, strict=True)]
+        results = [run_checks(p, checks) for p in parsed]
+        novelty_results = index.query(texts, show_progress=show_progress)
+        inventions = []
+        for i, (row, p, res, nov) in enumerate(zip(rows, parsed, results, novelty_results, strict=True)):
+            failures = dict(res.failures)
+            if nov.is_reproduction:
+                failures["reproduction"] = f"copies {nov.reproduction_of}: " + "; ".join(nov.reasons)
+            inventions.append(
+                VettedInvention(
+                    index=i,
+                    text=row.text,
+                    prompt=row.prompt,
+                    seed=row.seed,
+                    new_tokens=row.new_tokens,
+                    finished=row.finished,
+                    parsed={
+                        "title": p.title,
+                        "abstract": p.abstract,
+                        "claims": p.claims,
+                        "claim_numbers": p.claim_numbers,
+                        "mode": p.mode,
+                        "problems": p.problems,
+                    },
+                    failures=failures,
+                    stats=res.stats,
+                    novelty=nov.to_dict(),
+                )
+            )
+        accepted = [inv for inv in inventions if inv.accepted]
+        vectors = index.embed(texts) if index.config.encoder else None
+        keep = [inv.index for inv in accepted]
+        diversity = batch_diversity(texts, vectors)
+        diversity_accepted = batch_diversity(
+            [texts[i] for i in keep], vectors[keep] if vectors is not None else None
+        )
+        green: dict[str, Any] = {"scored": False}
+        if classifier is not None:
+            if isinstance(classifier, str | Path):
+                from patentlab.classify.evaluate import load_classifier
+
+                classifier = load_classifier(classifier)
+            score_green(classifier, accepted)
+            green = {
+                "scored": True,
+                "threshold": GREEN_THRESHOLD,
+                "accepted_green": sum(1 for inv in accepted if (inv.p_green or 0) >= GREEN_THRESHOLD),
+                "y02_head": any(inv.y02 for inv in accepted),
+            }
+    stages = {"vet": StageCost(wall_seconds=vet_time.wall, cpu_seconds=vet_time.cpu)}
+    gen_cost = _generation_cost(meta, rows)
+    if gen_cost is not None:
+        stages = {"generate": gen_cost, **stages}
+    else:
+        stages["vet"].tokens = sum(r.new_tokens or 0 for r in rows)
+    n = len(inventions)
+    report = VetReport(
+        n_generated=n,
+        n_accepted=len(accepted),
+        hit_rate=round(len(accepted) / n, 4),
+        funnel=funnel([inv.failures for inv in inventions]),
+        failures={code: sum(1 for inv in inventions if code in inv.failures) for code in FUNNEL_CODES},
+        diversity=diversity.to_dict(),
+        diversity_accepted=diversity_accepted.to_dict(),
+        green=green,
+        cost={
+            **cost_summary(stages, n, len(accepted), prices),
+            "generation_cost_known": gen_cost is not None,
+        },
+        generation={k: v for k, v in meta.items() if k != "cost"},
+        config={
+            "checks": asdict(checks),
+            "novelty": asdict(index.config),
+            "generations": str(generations),
+            "vetted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+        out_dir=str(out_dir),
+    )
+    with atomic_dir(out_dir) as staging:
+        with open(staging / VETTED_FILE, "w", encoding="utf-8") as fh:
+            for inv in inventions:
+                fh.write(json.dumps(inv.to_dict(), ensure_ascii=False) + "\n")
+        write_json(staging / SUMMARY_FILE, report.to_dict())
+        plot_funnel(report, staging / FUNNEL_PNG)
+        write_report(report, accepted, staging / REPORT_FILE)
+    return report
+
+
+def read_vetted(out_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows of ``vetted.jsonl`` and the ``summary.json`` of a vetting run."""
+    out_dir = Path(out_dir)
+    path, summary = out_dir / VETTED_FILE, out_dir / SUMMARY_FILE
+    if not path.is_file() or not summary.is_file():
+        raise PatentlabError(f"not a vetting run (needs {VETTED_FILE} and {SUMMARY_FILE})", path=out_dir)
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise PatentlabError(f"not valid JSON ({exc.msg})", path=path, row=number) from None
+    return rows, json.loads(summary.read_text(encoding="utf-8"))

@@ -1,0 +1,174 @@
+"""The two patent formats and the parser, on every real full record in the bundled sample."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from patentlab.corpus.readers import read_source
+from patentlab.corpus.schema import records_to_table
+from patentlab.data import sample_path
+from patentlab.errors import PatentlabError
+from patentlab.generate.formats import (
+    BOTTOM_UP,
+    MODES,
+    TOP_DOWN,
+    claim_items,
+    clean_field,
+    format_patent,
+    prompt,
+)
+from patentlab.generate.parse import SECTIONS, parse_patent
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    path = str(sample_path("full_records_334.jsonl"))
+    return [r for table in read_source(path) for r in table.to_pylist()]
+
+
+def test_the_seed_layouts_exactly():
+    record = {
+        "title": "Widget",
+        "abstract": "A widget.",
+        "claims": ["1. A widget.", "2. The widget of claim 1."],
+    }
+    assert format_patent(record, TOP_DOWN) == (
+        "# Patent\n\n## Title\nWidget\n\n## Abstract\nA widget.\n\n"
+        "## Claims\n1. A widget.\n2. The widget of claim 1."
+    )
+    assert format_patent(record, BOTTOM_UP) == (
+        "# Patent\n\n## Claims\n1. A widget.\n2. The widget of claim 1.\n\n"
+        "## Abstract\nA widget.\n\n## Title\nWidget"
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_real_record_round_trips_through_the_parser(records, mode):
+    assert len(records) == 334
+    for record in records:
+        items = claim_items(record["claims"])
+        parsed = parse_patent(format_patent(record, mode), finished=True)
+        assert parsed.mode == mode
+        assert parsed.is_complete, (record["id"], parsed.status)
+        assert parsed.title == clean_field(record["title"])
+        assert parsed.abstract == clean_field(record["abstract"])
+        assert parsed.claims == [text for _, text in items]
+        assert parsed.claim_numbers == [number for number, _ in items]
+
+
+def test_parsed_records_fit_the_corpus_schema(records):
+    parsed = parse_patent(format_patent(records[0], BOTTOM_UP))
+    record = parsed.to_record("gen-1", source="generated:test")
+    table = records_to_table([record])
+    assert table.num_rows == 1
+    assert record["doc_type"] == "generated"
+    assert record["claims"][0].startswith("1. ")
+    assert record["title"] == clean_field(records[0]["title"])
+
+
+def test_claims_are_cleaned_from_real_source_quirks(records):
+    by_id = {r["id"]: r for r in records}
+    # All claims packed into one string with bold numbers, the first 19 canceled.
+    packed = claim_items(by_id["US-20230009372-A1"]["claims"])
+    assert packed[0][0] == 20 and packed[0][1].startswith("A method of determining intoxication")
+    assert [n for n, _ in packed] == list(range(20, 20 + len(packed)))
+    assert not any("<b>" in text or "canceled" in text for _, text in packed)
+    # "1-18. (canceled)" dropped; later claims keep their own numbers, so references stay valid.
+    razor = claim_items(by_id["20150075015"]["claims"])
+    assert razor[0][0] == 19 and razor[1][1].startswith("The personal grooming apparatus of claim 19")
+    # Maths in claims is not mistaken for markup.
+    assert any("n1<n2<n3" in text for _, text in claim_items(by_id["08088512"]["claims"]))
+
+
+def test_max_chars_drops_trailing_claims_but_keeps_every_section(records):
+    longest = max(records, key=lambda r: len(" ".join(r["claims"])))
+    text = format_patent(longest, BOTTOM_UP, max_chars=2000)
+    parsed = parse_patent(text, finished=True)
+    assert parsed.is_complete and parsed.title and parsed.abstract
+    assert 1 <= len(parsed.claims) < len(claim_items(longest["claims"]))
+
+
+def test_prompts():
+    assert prompt(TOP_DOWN) == "# Patent\n\n## Title\n"
+    assert prompt(BOTTOM_UP) == "# Patent\n\n## Claims\n"
+    assert prompt(TOP_DOWN, title="Solar  roof\ntile").endswith("## Title\nSolar roof tile\n\n## Abstract\n")
+    assert prompt(BOTTOM_UP, claims=["1. A tile."]).endswith("## Claims\n1. A tile.\n\n## Abstract\n")
+    with pytest.raises(PatentlabError):
+        prompt("sideways")
+    with pytest.raises(PatentlabError):
+        prompt(TOP_DOWN, claims=["1. A tile."])
+
+
+def test_truncated_generation_reports_what_is_missing():
+    # The seed's own sample output, cut by max_new_tokens=32.
+    parsed = parse_patent(
+        "# Patent\n\n## Title\nElectronic device\n\n## Abstract\nAn electronic device includes a"
+    )
+    assert parsed.title == "Electronic device"
+    assert parsed.missing == ["claims"]
+    assert parsed.truncated == ["abstract"]
+    assert not parsed.is_complete
+    assert parsed.status == "missing claims; truncated abstract"
+
+
+def test_truncation_inside_claims_and_headers():
+    text = "# Patent\n\n## Claims\n1. A tile.\n2. The tile of claim 1, wherein\n"
+    assert parse_patent(text).truncated == ["claims"]
+    assert parse_patent(text, finished=True).truncated == []
+    cut_header = parse_patent("# Patent\n\n## Claims\n1. A tile.\n\n## Abs")
+    assert cut_header.missing == ["title", "abstract"]
+    assert cut_header.problems == []
+    # A title cannot be recognised as cut unless the sampler says so.
+    bottom_up = "# Patent\n\n## Claims\n1. A tile.\n\n## Abstract\nA tile.\n\n## Title\nRoof"
+    assert parse_patent(bottom_up).is_complete
+    assert parse_patent(bottom_up, finished=False).truncated == ["title"]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", None),
+        ("lorem ipsum dolor", "no '# Patent' header"),
+        ("# Patent\nnothing else", "no '## ' section headers"),
+        ("## Title\nT\n## Abstract\nA.\n## Claims\n1. C.", "no '# Patent' header"),
+        ("chatter\n# Patent\n## Title\nT", "text before '# Patent' (ignored)"),
+        ("# Patent\n## Title\nT\n## Title\nU", "repeated section '## Title' (kept the first)"),
+        ("# Patent\n## Title\nT\n## Description\nD", "unexpected section '## Description'"),
+        ("# Patent\n## Claims\nA tile without a number.", "claims are not numbered"),
+        ("# Patent\n## Claims\n1. A.\n3. B.", "claim numbers are not consecutive: 1, 3"),
+        (
+            "# Patent\n## Abstract\nA.\n## Title\nT\n## Claims\n1. C.",
+            "sections are out of order for top-down",
+        ),
+        ("# Patent\n## Title\nT\n## Abstract\nA.\n## Claims\n1. C.\n# Patent\n## Title\nU", None),
+    ],
+)
+def test_garbage_parses_into_reports_never_exceptions(text, problem):
+    parsed = parse_patent(text)
+    assert set(parsed.missing) <= set(SECTIONS)
+    if problem is not None:
+        assert problem in parsed.problems
+    assert isinstance(parsed.to_dict(), dict)
+
+
+def test_a_second_patent_is_cut_off():
+    parsed = parse_patent("# Patent\n## Title\nT\n## Abstract\nA.\n## Claims\n1. C.\n# Patent\n## Title\nU")
+    assert parsed.is_complete and parsed.title == "T"
+    assert "a second patent follows (ignored)" in parsed.problems
+
+
+def test_multi_line_claims_are_joined():
+    parsed = parse_patent("# Patent\n## Claims\n1. A tile\ncomprising glass.\n2. The tile of claim 1.")
+    assert parsed.claims == ["A tile comprising glass.", "The tile of claim 1."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("# \n\r12.)AbcTitleClaimsAbstractPatent-–<>")), max_size=300))
+def test_parser_never_raises_on_arbitrary_text(text):
+    parsed = parse_patent(text)
+    assert set(parsed.missing) | set(parsed.truncated) <= set(SECTIONS)
+    assert len(parsed.claims) == len(parsed.claim_numbers)
+    parse_patent(text.encode("utf-8"))  # non-strings are converted, not rejected
+    parse_patent(None)
