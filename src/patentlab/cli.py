@@ -24,21 +24,33 @@ app = typer.Typer(
 
 
 def _register_steps() -> None:
+    from patentlab.active.cli import app as active_app
+    from patentlab.agents.cli import app as agents_app
+    from patentlab.classify.cli import app as classify_app
     from patentlab.corpus.cli import app as corpus_app
     from patentlab.demo import app as demo_app
+    from patentlab.generate.cli import app as generate_app
+    from patentlab.publish.cli import app as publish_app
+    from patentlab.review.cli import app as review_app
+    from patentlab.search.cli import app as search_app
+    from patentlab.vet.cli import app as vet_app
     from patentlab.web.cli import serve
 
-    app.add_typer(corpus_app, name="corpus")
-    app.add_typer(demo_app, name="demo")
+    # In the order the data flows (docs/architecture.md).
+    for name, step in [
+        ("corpus", corpus_app),
+        ("classify", classify_app),
+        ("active", active_app),
+        ("agents", agents_app),
+        ("review", review_app),
+        ("generate", generate_app),
+        ("vet", vet_app),
+        ("publish", publish_app),
+        ("search", search_app),
+    ]:
+        app.add_typer(step, name=name)
     app.command("serve")(serve)
-    for step in ("classify", "active", "agents", "review", "generate", "vet", "publish", "search"):
-        try:
-            module = __import__(f"patentlab.{step}.cli", fromlist=["app"])
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"patentlab.{step}", f"patentlab.{step}.cli"):
-                raise
-            continue
-        app.add_typer(module.app, name=step)
+    app.add_typer(demo_app, name="demo")
 
 
 @app.callback(invoke_without_command=True)
@@ -86,3 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 def entrypoint() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()
