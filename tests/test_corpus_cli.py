@@ -34,6 +34,7 @@ def test_ingest_split_card_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "2,511" in result.stdout
     assert pq.read_metadata(tmp_path / "corpus" / "corpus.parquet").num_rows == 2511
+    assert (tmp_path / "corpus").stat().st_mode & 0o055  # not left private like a temp dir
     result = run(
         "corpus", "split", str(tmp_path / "corpus"), "--out", str(tmp_path / "splits"), "--seed", "3"
     )
