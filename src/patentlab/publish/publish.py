@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from patentlab.corpus.schema import make_record, records_to_table
-from patentlab.errors import PatentlabError
+from patentlab.jsonl import iter_objects
 from patentlab.publish.ids import content_id
 from patentlab.publish.site import write_site
 from patentlab.storage import atomic_dir, write_json
@@ -122,14 +122,7 @@ def read_published(out_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(out_dir) / JSONL_FILE
     if not path.is_file():
         return []
-    records = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise PatentlabError(f"not valid JSON ({exc.msg})", path=path, row=number) from None
-    return records
+    return [obj for _, obj in iter_objects(path)]
 
 
 def _table(records: list[dict[str, Any]]) -> pa.Table:

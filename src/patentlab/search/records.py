@@ -17,6 +17,7 @@ from typing import Any
 
 from patentlab.corpus.schema import DOC_TYPES, normalize_cpc, parse_date, y02_categories
 from patentlab.errors import PatentlabError
+from patentlab.jsonl import iter_objects
 
 #: Columns kept (when present) beside the schema fields and shown on the detail page.
 EXTRA_FIELDS = ("published_at", "timestamp", "provenance", "y02_scores", "content_hash", "model", "seed")
@@ -166,17 +167,8 @@ def _schema_rows(path: Path) -> Iterator[dict[str, Any]]:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
             yield from batch.to_pylist()
         return
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise PatentlabError(f"invalid JSON: {exc.msg}", path=path, row=number) from None
-            if not isinstance(obj, dict):
-                raise PatentlabError("expected a JSON object per line", path=path, row=number)
-            yield obj
+    for _, obj in iter_objects(path):
+        yield obj
 
 
 def read_documents(sources: Iterable[str | Path]) -> Iterator[IndexDoc]:

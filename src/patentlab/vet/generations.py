@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
+from patentlab.jsonl import iter_objects
 from patentlab.storage import atomic_path, write_json
 
 TEXT_KEYS = ("text", "generated_text", "generation")
@@ -60,31 +61,22 @@ def read_generations(path: str | Path) -> tuple[list[GeneratedText], dict[str, A
     if not path.is_file():
         raise PatentlabError("no such generations file", path=path)
     rows: list[GeneratedText] = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise PatentlabError(f"not valid JSON ({exc.msg})", path=path, row=number) from None
-            if not isinstance(obj, dict):
-                raise PatentlabError("not a JSON object", path=path, row=number)
-            key = next((k for k in TEXT_KEYS if isinstance(obj.get(k), str)), None)
-            if key is None:
-                raise PatentlabError(f"no text (one of {', '.join(TEXT_KEYS)})", path=path, row=number)
-            known = {key, "prompt", "new_tokens", "finished", "seed"}
-            rows.append(
-                GeneratedText(
-                    text=obj[key],
-                    prompt=str(obj.get("prompt") or ""),
-                    new_tokens=_int_or_none(obj.get("new_tokens"), path, number, "new_tokens"),
-                    finished=obj.get("finished") if isinstance(obj.get("finished"), bool) else None,
-                    seed=_int_or_none(obj.get("seed"), path, number, "seed"),
-                    row=number,
-                    extra={k: v for k, v in obj.items() if k not in known},
-                )
+    for number, obj in iter_objects(path):
+        key = next((k for k in TEXT_KEYS if isinstance(obj.get(k), str)), None)
+        if key is None:
+            raise PatentlabError(f"no text (one of {', '.join(TEXT_KEYS)})", path=path, row=number)
+        known = {key, "prompt", "new_tokens", "finished", "seed"}
+        rows.append(
+            GeneratedText(
+                text=obj[key],
+                prompt=str(obj.get("prompt") or ""),
+                new_tokens=_int_or_none(obj.get("new_tokens"), path, number, "new_tokens"),
+                finished=obj.get("finished") if isinstance(obj.get("finished"), bool) else None,
+                seed=_int_or_none(obj.get("seed"), path, number, "seed"),
+                row=number,
+                extra={k: v for k, v in obj.items() if k not in known},
             )
+        )
     if not rows:
         raise PatentlabError("the generations file is empty", path=path)
     meta: dict[str, Any] = {}

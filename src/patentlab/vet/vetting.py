@@ -22,6 +22,7 @@ from typing import Any
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.errors import PatentlabError
 from patentlab.generate.parse import ParsedPatent, parse_patent
+from patentlab.jsonl import iter_objects
 from patentlab.storage import atomic_dir, write_json
 from patentlab.vet.checks import CHECK_CODES, CheckConfig, run_checks
 from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
@@ -294,11 +295,5 @@ def read_vetted(out_dir: str | Path) -> tuple[list[dict[str, Any]], dict[str, An
     path, summary = out_dir / VETTED_FILE, out_dir / SUMMARY_FILE
     if not path.is_file() or not summary.is_file():
         raise PatentlabError(f"not a vetting run (needs {VETTED_FILE} and {SUMMARY_FILE})", path=out_dir)
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise PatentlabError(f"not valid JSON ({exc.msg})", path=path, row=number) from None
+    rows = [obj for _, obj in iter_objects(path)]
     return rows, json.loads(summary.read_text(encoding="utf-8"))
