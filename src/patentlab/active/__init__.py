@@ -1,28 +1,30 @@
-"""Active learning: query strategies over class probabilities and the bookkeeping of rounds."""
+"""Active learning: query strategies over class probabilities and the bookkeeping of rounds.
 
-from patentlab.active.queue import load_pool, select_round
-from patentlab.active.rounds import RoundLedger
-from patentlab.active.strategies import (
-    STRATEGIES,
-    Selection,
-    diverse_batch,
-    entropy,
-    margin,
-    redundancy,
-    select,
-    uncertainty,
-)
+Names are imported lazily, so that ``patentlab --help`` does not import pandas or scikit-learn.
+"""
 
-__all__ = [
-    "STRATEGIES",
-    "RoundLedger",
-    "Selection",
-    "diverse_batch",
-    "entropy",
-    "load_pool",
-    "margin",
-    "redundancy",
-    "select",
-    "select_round",
-    "uncertainty",
-]
+from __future__ import annotations
+
+from patentlab._lazy import lazy_exports
+
+_EXPORTS = {
+    "load_pool": "patentlab.active.queue",
+    "select_round": "patentlab.active.queue",
+    "RoundLedger": "patentlab.active.rounds",
+    **{
+        name: "patentlab.active.strategies"
+        for name in (
+            "STRATEGIES",
+            "Selection",
+            "diverse_batch",
+            "entropy",
+            "margin",
+            "redundancy",
+            "select",
+            "uncertainty",
+        )
+    },
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,8 +15,7 @@ functions ``train`` and ``evaluate`` share their modules' names, so import them 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from patentlab._lazy import lazy_exports
 
 _EXPORTS = {
     "FrozenEncoderClassifier": "patentlab.classify.baseline",
@@ -30,8 +29,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'patentlab.classify' has no attribute '{name}'")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

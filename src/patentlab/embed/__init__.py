@@ -7,8 +7,7 @@ Names are imported lazily so that ``import patentlab.embed`` does not import tor
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from patentlab._lazy import lazy_exports
 
 _EXPORTS = {
     "Encoder": "patentlab.embed.encoder",
@@ -20,8 +19,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'patentlab.embed' has no attribute '{name}'")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

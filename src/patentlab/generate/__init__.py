@@ -1,29 +1,29 @@
 """The patent generator: formats, training text, fine-tuning, sampling and parsing (see docs/generate.md).
 
-Importing this package is cheap: torch and transformers load only when a model is used.
+Names are imported lazily: ``import patentlab.generate`` loads neither torch nor pyarrow. The
+function ``train`` shares its module's name, so import it from there:
+``from patentlab.generate.train import train``.
 """
 
-from patentlab.generate.data import BuildReport, build_data
-from patentlab.generate.formats import BOTTOM_UP, MODES, TOP_DOWN, format_patent, prompt
-from patentlab.generate.model import load_causal_lm
-from patentlab.generate.parse import ParsedPatent, parse_patent
-from patentlab.generate.sample import Generation, PatentGenerator
-from patentlab.generate.train import TrainConfig, TrainResult, train
+from __future__ import annotations
 
-__all__ = [
-    "BOTTOM_UP",
-    "MODES",
-    "TOP_DOWN",
-    "BuildReport",
-    "Generation",
-    "ParsedPatent",
-    "PatentGenerator",
-    "TrainConfig",
-    "TrainResult",
-    "build_data",
-    "format_patent",
-    "load_causal_lm",
-    "parse_patent",
-    "prompt",
-    "train",
-]
+from patentlab._lazy import lazy_exports
+
+_EXPORTS = {
+    "BuildReport": "patentlab.generate.data",
+    "build_data": "patentlab.generate.data",
+    **{
+        name: "patentlab.generate.formats"
+        for name in ("BOTTOM_UP", "MODES", "TOP_DOWN", "format_patent", "prompt")
+    },
+    "load_causal_lm": "patentlab.generate.model",
+    "ParsedPatent": "patentlab.generate.parse",
+    "parse_patent": "patentlab.generate.parse",
+    "Generation": "patentlab.generate.sample",
+    "PatentGenerator": "patentlab.generate.sample",
+    "TrainConfig": "patentlab.generate.train",
+    "TrainResult": "patentlab.generate.train",
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

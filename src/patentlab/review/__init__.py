@@ -1,18 +1,24 @@
-"""Human-in-the-loop review: the queue, reviewers' decisions with an audit log, agreement, gold export."""
+"""Human-in-the-loop review: the queue, reviewers' decisions with an audit log, agreement, gold export.
 
-from patentlab.review.agreement import agreement_report, cohen_kappa
-from patentlab.review.gold import POLICIES, export_gold, gold_labels, resolve
-from patentlab.review.store import ClaimView, DecisionResult, ReviewerInfo, ReviewStore
+Names are imported lazily, so that ``patentlab --help`` does not import pandas or SQLAlchemy.
+"""
 
-__all__ = [
-    "POLICIES",
-    "ClaimView",
-    "DecisionResult",
-    "ReviewStore",
-    "ReviewerInfo",
-    "agreement_report",
-    "cohen_kappa",
-    "export_gold",
-    "gold_labels",
-    "resolve",
-]
+from __future__ import annotations
+
+from patentlab._lazy import lazy_exports
+
+_EXPORTS = {
+    "POLICIES": "patentlab.review.gold",
+    "export_gold": "patentlab.review.gold",
+    "gold_labels": "patentlab.review.gold",
+    "resolve": "patentlab.review.gold",
+    "agreement_report": "patentlab.review.agreement",
+    "cohen_kappa": "patentlab.review.agreement",
+    "ClaimView": "patentlab.review.store",
+    "DecisionResult": "patentlab.review.store",
+    "ReviewStore": "patentlab.review.store",
+    "ReviewerInfo": "patentlab.review.store",
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
