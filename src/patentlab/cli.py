@@ -32,6 +32,7 @@ def _register_steps() -> None:
     from patentlab.generate.cli import app as generate_app
     from patentlab.publish.cli import app as publish_app
     from patentlab.review.cli import app as review_app
+    from patentlab.scale.cli import app as scale_app
     from patentlab.search.cli import app as search_app
     from patentlab.vet.cli import app as vet_app
     from patentlab.web.cli import serve
@@ -47,6 +48,7 @@ def _register_steps() -> None:
         ("vet", vet_app),
         ("publish", publish_app),
         ("search", search_app),
+        ("scale", scale_app),
     ]:
         app.add_typer(step, name=name)
     app.command("serve")(serve)

@@ -49,6 +49,7 @@ def _stages() -> list[Stage]:
     from patentlab.corpus.demo import run as corpus_stage
     from patentlab.generate.demo import run as generate_stage
     from patentlab.review.demo import run as review_stage
+    from patentlab.scale.demo import run as scale_stage
     from patentlab.search.demo import run as search_stage
     from patentlab.vet.demo import run as vet_stage
 
@@ -60,6 +61,7 @@ def _stages() -> list[Stage]:
         Stage("generate", "LoRA fine-tune SmolLM2 on patents; sample top-down and bottom-up", generate_stage),
         Stage("vet", "Sample a small batch, vet it, publish what passes; hit rate and cost", vet_stage),
         Stage("search", "Hybrid prior-art index over the corpus and published inventions", search_stage),
+        Stage("scale", "Score the splits on a local Ray cluster; same output as one process", scale_stage),
     ]
 
 

@@ -36,7 +36,7 @@ def read_header(path: Path | str, encoding: str = "utf-8") -> list[str]:
         line = first.decode(encoding)
     except UnicodeDecodeError:
         raise decode_error(path, encoding) from None
-    header = next(csv.reader(io.StringIO(line)), [])
+    header = next(csv.reader(io.StringIO(line, newline="")), [])
     if not header:
         raise PatentlabError("empty file (no header row)", path=path)
     return [h.lstrip("\ufeff") for h in header]
