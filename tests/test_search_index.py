@@ -10,8 +10,9 @@ import pytest
 
 from patentlab.errors import PatentlabError
 from patentlab.search import SearchFilters, SearchIndex, read_documents, reciprocal_rank_fusion
+from patentlab.search.dense import DenseIndex, DenseParams
 from patentlab.search.fusion import RRF_K
-from patentlab.search.keyword import DocStore, parse_marked
+from patentlab.search.keyword import KeywordIndex
 
 
 def sample_docs(corpus_dir, *, skip: int = 0):
@@ -198,10 +199,16 @@ def test_unicode_and_operator_characters_are_safe(index, query):
         assert "\x02" not in hit.snippet and "\x03" not in hit.snippet
 
 
-def test_parse_marked_turns_sentinels_into_spans():
-    snippet = parse_marked("a \x02solar\x03 cell and \x02cells\x03")
-    assert snippet.text == "a solar cell and cells"
-    assert [snippet.text[a:b] for a, b in snippet.highlights] == ["solar", "cells"]
+def test_snippet_spans_are_character_offsets_in_unicode_text(index):
+    doc = {
+        "claims": ["Ünïcödé électrode: a solar cell with électrodes of oxide"],
+        "abstract": None,
+        "title": None,
+    }
+    terms = index.keyword.query_terms("electrode oxide")
+    snippet = index.keyword.snippets(terms, {0: doc})[0]
+    marked = [snippet.text[a:b] for a, b in snippet.highlights]
+    assert marked == ["électrode", "électrodes", "oxide"]
 
 
 def test_bad_options_are_clean_errors(index):
@@ -271,12 +278,13 @@ def test_incremental_adds_show_up_and_repeats_are_skipped(demo_corpus, docs, tmp
 def test_a_stopped_add_is_finished_on_reopen(docs, tmp_path):
     idx = SearchIndex.create(tmp_path / "index")
     idx.add(docs[:10])
-    idx.store.insert(docs[10:15], idx.store.next_rowid())  # stored, never embedded
+    idx.store.insert(docs[10:15], idx.store.next_rowid())  # stored, never indexed nor embedded
     idx.close()
     idx = SearchIndex.open(tmp_path / "index", read_only=False)
     try:
-        assert len(idx.dense) == len(idx) == 15
-        assert docs[12].id in [h.id for h in idx.search(docs[12].claim1, k=3, mode="dense").hits]
+        assert len(idx.dense) == len(idx.keyword) == len(idx) == 15
+        for mode in ("dense", "keyword"):
+            assert docs[12].id in [h.id for h in idx.search(docs[12].claim1, k=3, mode=mode).hits]
     finally:
         idx.close()
 
@@ -295,8 +303,70 @@ def test_read_only_index_refuses_adds(index, docs):
         reopened.close()
 
 
-def test_query_terms_drop_words_most_documents_share(index):
-    terms = index.store.query_terms("a device comprising a control unit")
-    assert "a" not in terms and "comprising" not in terms
-    assert isinstance(DocStore.match_expression(["x", "y"]), str)
+def test_query_terms_are_stemmed_and_drop_stopwords_and_common_words(index):
+    terms = index.keyword.query_terms("a device comprising a control unit; turbines")
+    assert "a" not in terms and "compris" not in terms and "turbin" in terms
+    assert index.keyword.query_terms("turbines", max_df=0.0) == []
     assert np.all(np.diff(index.store.matching_rowids(SearchFilters.parse(green=True))) > 0)
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: str(f.to_dict()))
+def test_keyword_engine_filters_agree_with_the_document_store(index, filters):
+    every = index.keyword.search(index.keyword.query_terms("device system method"), k=10_000)
+    kept = {
+        r
+        for r, _ in index.keyword.search(
+            index.keyword.query_terms("device system method"), k=10_000, filters=filters
+        )
+    }
+    assert kept == {r for r, _ in every} & set(index.store.matching_rowids(filters).tolist())
+
+
+# -- the dense index: flat while small, IVF once trained ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clustered_vectors():
+    """Real-like structure: 300 centres, each repeated with small noise (as in the scale benchmark)."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(300, 32)).astype(np.float32)
+    picks = rng.integers(0, 300, size=6_000)
+    return centres[picks] + rng.normal(scale=0.05, size=(6_000, 32)).astype(np.float32)
+
+
+def test_ivf_index_is_flat_until_trained_then_finds_the_exact_neighbours(clustered_vectors, tmp_path):
+    params = DenseParams(kind="ivf", nlist=64, nprobe=8, train_min=4_000)
+    dense = DenseIndex(32, params)
+    dense.add(clustered_vectors[:3_000])
+    assert not dense.trained_ivf
+    dense.add(clustered_vectors[3_000:])  # crosses train_min: trains and keeps every vector
+    assert dense.trained_ivf and len(dense) == 6_000
+    np.testing.assert_allclose(
+        dense.vector(4_321), clustered_vectors[4_321] / np.linalg.norm(clustered_vectors[4_321]), rtol=1e-5
+    )
+    queries = clustered_vectors[:50] + 0.01
+    exact = dense.exact_search(queries, 10)
+    found = [[i for i, _ in dense.search(q, 10)] for q in queries]
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+    assert recall >= 0.95
+    allowed = np.arange(0, 6_000, 7)
+    hits = dense.search(queries[0], 10, allowed=allowed)
+    assert len(hits) == 10 and all(i % 7 == 0 for i, _ in hits)
+    dense.save(tmp_path)
+    reopened = DenseIndex.load(tmp_path, params)
+    assert reopened.trained_ivf and reopened.search(queries[0], 10) == dense.search(queries[0], 10)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_other_dense_kinds_search_and_filter(clustered_vectors, kind):
+    dense = DenseIndex(32, DenseParams(kind=kind))
+    dense.add(clustered_vectors[:2_000])
+    hits = dense.search(clustered_vectors[5], 5)
+    assert hits[0][0] == 5
+    assert all(i % 3 == 0 for i, _ in dense.search(clustered_vectors[5], 5, allowed=np.arange(0, 2_000, 3)))
+
+
+def test_bad_dense_params_are_clean_errors():
+    with pytest.raises(PatentlabError, match="kind"):
+        DenseParams(kind="lsh")
+    assert KeywordIndex  # the keyword engine is importable without an index

@@ -1,21 +1,22 @@
-"""Prior-art search: a hybrid BM25 + dense index over the corpus and published inventions."""
+"""Prior-art search: a hybrid BM25 + dense index over the corpus and published inventions.
 
-from patentlab.search.dense import HNSWParams
-from patentlab.search.filters import SearchFilters
-from patentlab.search.fusion import reciprocal_rank_fusion
-from patentlab.search.index import AddReport, EncoderSettings, SearchHit, SearchIndex, SearchResults
-from patentlab.search.records import IndexDoc, read_documents, to_index_doc
+Names are imported lazily, so that ``patentlab --help`` does not import numpy, FAISS or tantivy.
+"""
 
-__all__ = [
-    "AddReport",
-    "EncoderSettings",
-    "HNSWParams",
-    "IndexDoc",
-    "SearchFilters",
-    "SearchHit",
-    "SearchIndex",
-    "SearchResults",
-    "read_documents",
-    "reciprocal_rank_fusion",
-    "to_index_doc",
-]
+from __future__ import annotations
+
+from patentlab._lazy import lazy_exports
+
+_EXPORTS = {
+    "DenseParams": "patentlab.search.dense",
+    "SearchFilters": "patentlab.search.filters",
+    "reciprocal_rank_fusion": "patentlab.search.fusion",
+    **{
+        name: "patentlab.search.index"
+        for name in ("AddReport", "EncoderSettings", "SearchHit", "SearchIndex", "SearchResults")
+    },
+    **{name: "patentlab.search.records" for name in ("IndexDoc", "read_documents", "to_index_doc")},
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -37,15 +37,21 @@ def index(
     model: str = typer.Option("minilm", help="Encoder: minilm, mpnet, a hub id or a local folder."),
     max_length: int = typer.Option(128, help="Tokens embedded per document."),
     dtype: str = typer.Option("bf16", help="Encoder precision: bf16 or fp32."),
+    dense: str = typer.Option("ivf", help="Vector index of a new index: ivf, hnsw or flat (exact)."),
+    nprobe: int = typer.Option(8, help="IVF groups scanned per query (recall/speed)."),
 ) -> None:
     """Index SOURCES; an existing index gets only the documents it does not hold yet."""
+    from patentlab.search.dense import DenseParams
     from patentlab.search.index import MANIFEST, EncoderSettings, SearchIndex
 
     settings = EncoderSettings(model=model, max_length=max_length, dtype=dtype)
+    params = DenseParams(kind=dense, nprobe=nprobe)
     with console.progress(transient=True) as bar:
         update = progress_callback(bar)
         if fresh or not (index_dir / MANIFEST).exists():
-            idx, report = SearchIndex.build(index_dir, sources, encoder=settings, progress=update)
+            idx, report = SearchIndex.build(
+                index_dir, sources, encoder=settings, dense=params, progress=update
+            )
         else:
             idx = SearchIndex.open(index_dir, read_only=False)
             report = idx.add_files(sources, progress=update)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -9,10 +10,15 @@ from patentlab import console
 from patentlab.demo import DemoContext
 from patentlab.search.cli import _print, progress_callback
 from patentlab.search.filters import SearchFilters
-from patentlab.search.index import MANIFEST, SearchIndex
+from patentlab.search.index import FORMAT_VERSION, MANIFEST, SearchIndex
 
 #: Where the publish stage leaves accepted inventions in the corpus schema.
 PUBLISHED = Path("publish") / "inventions.parquet"
+
+
+def _current(index_dir: Path) -> bool:
+    """True when the index on disk has this version's format (an older one is rebuilt)."""
+    return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("format") == FORMAT_VERSION
 
 
 def run(ctx: DemoContext) -> None:
@@ -24,7 +30,7 @@ def run(ctx: DemoContext) -> None:
         console.out.print("[dim]no published inventions yet (publish stage not run): corpus only[/dim]")
     with console.progress(transient=True) as bar:
         update = progress_callback(bar)
-        if ctx.done("search", MANIFEST):
+        if ctx.done("search", MANIFEST) and _current(index_dir):
             # Reuse the index; documents it already holds are skipped, new publications are added.
             index = SearchIndex.open(index_dir, read_only=False)
             report = index.add_files(sources, progress=update)

@@ -1,14 +1,16 @@
-"""The hybrid index: BM25 (SQLite FTS5) and dense vectors (FAISS HNSW), fused by reciprocal rank.
+"""The hybrid index: BM25 (tantivy) and dense vectors (FAISS IVF), fused by reciprocal rank.
 
 On disk an index is one directory::
 
-    index.json      settings (encoder, HNSW parameters) and counts
-    docs.sqlite     documents, metadata, the FTS5 keyword index
-    vectors.faiss   the HNSW graph; vector i belongs to the document with rowid i
+    index.json      settings (encoder, dense index parameters) and counts
+    docs.sqlite     documents and metadata (the document store)
+    keyword/        the tantivy BM25 index; each entry carries its document's rowid
+    vectors.faiss   the vector index; vector i belongs to the document with rowid i
 
-Adds are incremental: documents are committed to SQLite first, then embedded and appended to the
-graph. If a run stops in between, the next ``add`` (or ``open`` for writing) embeds the documents
-that still lack a vector; with the embedding cache, work already done is not repeated.
+Adds are incremental: documents are committed to SQLite first, then indexed by tantivy, then
+embedded and appended to the vector index. If a run stops in between, the next ``add`` (or ``open``
+for writing) indexes and embeds the documents that are still missing; with the embedding cache,
+work already done is not repeated.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,20 +29,44 @@ from typing import Any
 import numpy as np
 
 from patentlab.errors import PatentlabError
-from patentlab.search.dense import DenseIndex, HNSWParams
+from patentlab.search.dense import DenseIndex, DenseParams
 from patentlab.search.filters import SearchFilters
 from patentlab.search.fusion import RRF_K, reciprocal_rank_fusion
-from patentlab.search.keyword import DocStore, Snippet
+from patentlab.search.keyword import KeywordIndex, Snippet
 from patentlab.search.records import IndexDoc, embedding_text, read_documents
+from patentlab.search.store import DocStore
 from patentlab.storage import atomic_dir, write_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "index.json"
 DOCS_DB = "docs.sqlite"
+KEYWORD_DIR = "keyword"
 MODES = ("hybrid", "keyword", "dense")
 #: Longest query text considered; whole claims fit, pasted documents are cut here.
 MAX_QUERY_CHARS = 20_000
 MAX_K = 100
+
+
+_torch_threads_lock = threading.Lock()
+
+
+@contextmanager
+def _one_torch_thread():
+    """Run torch on one thread for a moment (callers take turns).
+
+    One query is a few dozen tokens: splitting such small matrix products over threads saves
+    little on an idle CPU, and on a shared one the threads wait for each other (measured: MiniLM
+    on one query, 21 ms on one thread vs 87 ms on two at load 11 on 2 cores).
+    """
+    import torch
+
+    with _torch_threads_lock:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -128,6 +155,7 @@ class SearchIndex:
         self,
         path: Path,
         store: DocStore,
+        keyword: KeywordIndex,
         dense: DenseIndex,
         encoder_settings: EncoderSettings,
         *,
@@ -135,6 +163,7 @@ class SearchIndex:
     ) -> None:
         self.path = path
         self.store = store
+        self.keyword = keyword
         self.dense = dense
         self.encoder_settings = encoder_settings
         self.read_only = read_only
@@ -152,7 +181,7 @@ class SearchIndex:
         path: str | Path,
         *,
         encoder: EncoderSettings | None = None,
-        hnsw: HNSWParams | None = None,
+        dense: DenseParams | None = None,
         dim: int | None = None,
     ) -> SearchIndex:
         """Start an empty index in ``path`` (which must not hold an index already).
@@ -163,12 +192,12 @@ class SearchIndex:
         if (path / MANIFEST).exists():
             raise PatentlabError("an index already exists here; open it to add documents", path=path)
         encoder = encoder or EncoderSettings()
-        hnsw = hnsw or HNSWParams()
+        dense = dense or DenseParams()
         path.mkdir(parents=True, exist_ok=True)
-        store = DocStore(path / DOCS_DB)
-        self = cls(path, store, DenseIndex(dim or 1, hnsw), encoder, read_only=False)
+        store, keyword = DocStore(path / DOCS_DB), KeywordIndex(path / KEYWORD_DIR)
+        self = cls(path, store, keyword, DenseIndex(dim or 1, dense), encoder, read_only=False)
         if dim is None:
-            self.dense = DenseIndex(self.encoder.dim, hnsw)
+            self.dense = DenseIndex(self.encoder.dim, dense)
         self._save()
         return self
 
@@ -183,13 +212,20 @@ class SearchIndex:
             raise PatentlabError("no search index here (run 'patentlab search index' first)", path=path)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT_VERSION:
-            raise PatentlabError(f"index format {manifest.get('format')} is not {FORMAT_VERSION}", path=path)
-        hnsw = HNSWParams(**manifest["hnsw"])
+            raise PatentlabError(
+                f"index format {manifest.get('format')} is not {FORMAT_VERSION}: rebuild it "
+                "('patentlab search index --fresh')",
+                path=path,
+            )
         store = DocStore(path / DOCS_DB, read_only=read_only)
-        dense = DenseIndex.load(path, hnsw)
-        self = cls(path, store, dense, EncoderSettings(**manifest["encoder"]), read_only=read_only)
+        keyword = KeywordIndex(path / KEYWORD_DIR, read_only=read_only)
+        dense = DenseIndex.load(path, DenseParams(**manifest["dense"]))
+        encoder = EncoderSettings(**manifest["encoder"])
+        self = cls(path, store, keyword, dense, encoder, read_only=read_only)
         if not read_only:
-            self._embed_pending()
+            indexed, embedded = self._index_pending(), self._embed_pending()
+            if indexed or embedded:
+                self._save()
         return self
 
     @classmethod
@@ -199,18 +235,19 @@ class SearchIndex:
         sources: Iterable[str | Path],
         *,
         encoder: EncoderSettings | None = None,
-        hnsw: HNSWParams | None = None,
+        dense: DenseParams | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> tuple[SearchIndex, AddReport]:
         """Build a fresh index from corpus files in a staging folder, then swap it into ``path``."""
         with atomic_dir(path) as staging:
-            index = cls.create(staging, encoder=encoder, hnsw=hnsw)
+            index = cls.create(staging, encoder=encoder, dense=dense)
             report = index.add(read_documents(sources), progress=progress)
             index.close()
         return cls.open(path), report
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self.keyword.close()
         self.store.close()
 
     def __enter__(self) -> SearchIndex:
@@ -230,7 +267,7 @@ class SearchIndex:
                 "format": FORMAT_VERSION,
                 "encoder": asdict(self.encoder_settings),
                 "dim": self.dense.dim,
-                "hnsw": asdict(self.dense.params),
+                "dense": asdict(self.dense.params),
                 "documents": len(self.store),
                 "vectors": len(self.dense),
                 "updated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -261,8 +298,11 @@ class SearchIndex:
 
             enc = self.encoder
             self._query_encoder = Encoder.from_modules(enc.tokenizer, enc.model, max_length=enc.max_length)
-        self._query_encoder.batch_size = batch_size
-        return self._query_encoder.encode(list(texts), show_progress=len(texts) > 1)
+        if len(texts) > 1:
+            self._query_encoder.batch_size = batch_size
+            return self._query_encoder.encode(list(texts), show_progress=True)
+        with _one_torch_thread():
+            return self._query_encoder.encode(list(texts), show_progress=False)
 
     # -- adding ---------------------------------------------------------------------------------
 
@@ -296,9 +336,9 @@ class SearchIndex:
                 batch, batch_vectors = [], []
         if batch:
             self._add_batch(batch, batch_vectors, report, progress)
+        self.keyword.commit()
         if vectors is None:
             report.embedded = self._embed_pending(progress)
-        self.store.optimize()
         self._save()
         self._filter_cache.clear()
         report.total = len(self.store)
@@ -332,11 +372,21 @@ class SearchIndex:
         if batch_vectors and len(self.dense) != first:
             raise PatentlabError("the index has documents without vectors; add them with the encoder first")
         self.store.insert([batch[j] for j in keep], first)
+        self.keyword.add([batch[j] for j in keep], first)
         if batch_vectors:
             self.dense.add(np.stack([batch_vectors[j] for j in keep]))
         report.added += len(keep)
         if progress:
             progress("store", report.added, 0)
+
+    def _index_pending(self, chunk: int = 4096) -> int:
+        """Give the keyword index documents that are stored but not indexed (left by a stopped run)."""
+        start, end = len(self.keyword), self.store.next_rowid()
+        for lo in range(start, end, chunk):
+            self.keyword.add(self.store.get_docs(range(lo, min(lo + chunk, end))), lo)
+        if start < end:
+            self.keyword.commit()
+        return max(end - start, 0)
 
     def _embed_pending(
         self, progress: Callable[[str, int, int], None] | None = None, chunk: int = 1024
@@ -392,7 +442,7 @@ class SearchIndex:
             rrf_k: the RRF rank offset.
             query_vector: a precomputed query embedding (skips the encoder).
             keyword_max_df: BM25 ignores query words found in more than this share of documents
-                (see :meth:`DocStore.query_terms`); lower is faster on large indexes.
+                (see :meth:`KeywordIndex.query_terms`); lower is faster on large indexes.
         """
         t0 = time.perf_counter()
         if mode not in MODES:
@@ -408,20 +458,19 @@ class SearchIndex:
         if not query and query_vector is None:
             return results
         depth = max(depth, k + len(exclude))
-        allowed = self._allowed(filters)
         timings: dict[str, float] = {}
 
-        results.terms = self.store.query_terms(query, max_df=keyword_max_df)
+        results.terms = self.keyword.query_terms(query, max_df=keyword_max_df)
 
         def keyword() -> list[tuple[int, float]]:
             t = time.perf_counter()
-            hits = self.store.bm25(results.terms, k=depth, filters=filters)
+            hits = self.keyword.search(results.terms, k=depth, filters=filters)
             timings["keyword"] = (time.perf_counter() - t) * 1000
             return hits
 
         want_keyword = mode in ("hybrid", "keyword") and weights["keyword"] > 0
         want_dense = mode in ("hybrid", "dense") and weights["dense"] > 0
-        # SQLite, torch and FAISS all release the GIL, so BM25 runs while the query is embedded.
+        # tantivy, torch and FAISS all release the GIL, so BM25 runs while the query is embedded.
         pending = self._pool.submit(keyword) if want_keyword else None
         dense_hits: list[tuple[int, float]] = []
         if want_dense:
@@ -429,7 +478,7 @@ class SearchIndex:
             vector = query_vector if query_vector is not None else self.encode_query(query)
             timings["encode"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            dense_hits = self.dense.search(vector, depth, allowed=allowed)
+            dense_hits = self.dense.search(vector, depth, allowed=self._allowed(filters))
             timings["dense"] = (time.perf_counter() - t) * 1000
         keyword_hits = pending.result() if pending else []
         skip = set(exclude)
@@ -438,7 +487,9 @@ class SearchIndex:
             "dense": [r for r, _ in dense_hits if r not in skip],
         }
         fused = reciprocal_rank_fusion(rankings, weights, k=rrf_k)[:k]
+        t = time.perf_counter()
         results.hits = self._hits(fused, keyword_hits, dense_hits, results.terms)
+        timings["hits"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         results.timings_ms = {name: round(ms, 2) for name, ms in timings.items()}
         return results
@@ -467,7 +518,7 @@ class SearchIndex:
     ) -> list[SearchHit]:
         rowids = [r for r, _ in fused]
         docs = self.store.get_many(rowids)
-        snippets = self.store.snippets(terms, rowids)
+        snippets = self.keyword.snippets(terms, docs)
         kw = {r: (rank, s) for rank, (r, s) in enumerate(keyword_hits, start=1)}
         dn = {r: (rank, s) for rank, (r, s) in enumerate(dense_hits, start=1)}
         hits = []

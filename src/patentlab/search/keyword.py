@@ -1,56 +1,40 @@
-"""The document store and BM25 keyword search: one SQLite file with an FTS5 full-text index.
+"""BM25 keyword search with tantivy: block-max WAND top-k, filters inside the engine, snippets.
 
-Documents live in a plain table (``docs``) whose integer ``rowid`` is also the document's position
-in the vector index. The FTS5 table indexes title, abstract and claims with the Porter stemmer and
-reads its text from ``docs`` (external content), so each text is stored once.
+The index holds one text field, title + abstract + claims (stemmed, term frequencies, no
+positions, no stored text: the text lives in the document store), and the filter fields. Each
+document carries its store ``rowid`` as a fast field, so a hit maps back to the store without
+reading a stored document. Documents are only ever appended, in rowid order, so ``len(index)`` is
+also the next rowid the index is missing.
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 import re
-import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from patentlab.errors import PatentlabError
 from patentlab.search.filters import SearchFilters
 from patentlab.search.records import IndexDoc
 
-TOKENIZER = "porter unicode61 remove_diacritics 2"
-#: Column weights of bm25(): a title term counts double.
-COLUMN_WEIGHTS = (2.0, 1.0, 1.0)
-#: Words that carry no meaning in a patent query, dropped before they reach FTS5.
+#: Name the patent analyzer is registered under in the tantivy index.
+TOKENIZER = "patent"
+#: The one BM25 field. One field, not one per part: per-field IDFs would make a word rare in
+#: titles (most records have none) outweigh the same word in claims, and each query term would
+#: cost one scorer per field.
+TEXT = "text"
+#: Words that carry no meaning in a patent query, dropped before they reach the engine.
 _STOPWORDS = """a an and any are as at be been being by each for from has have having in including into
 is it its of on or said such than that the their thereof therein these this those to which wherein
 whereby with comprising comprises comprise claim claims according least"""
 STOPWORDS = frozenset(_STOPWORDS.split())
-_WORD = re.compile(r"\w+", re.UNICODE)
-#: Sentinels FTS5 puts around matched terms in snippets; they never occur in indexed text.
-OPEN, CLOSE = "\x02", "\x03"
-
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS docs (
-    rowid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    title TEXT, abstract TEXT, claims TEXT,
-    date TEXT, doc_type TEXT NOT NULL, source TEXT, green INTEGER, p_green REAL,
-    cpc TEXT, y02 TEXT, extra TEXT
-);
-CREATE INDEX IF NOT EXISTS docs_doc_type ON docs(doc_type);
-CREATE INDEX IF NOT EXISTS docs_green ON docs(green);
-CREATE INDEX IF NOT EXISTS docs_date ON docs(date);
-CREATE TABLE IF NOT EXISTS doc_codes (code TEXT NOT NULL, rowid INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS doc_codes_code ON doc_codes(code, rowid);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-    title, abstract, claims, content='docs', content_rowid='rowid', tokenize='{TOKENIZER}'
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_vocab USING fts5vocab(docs_fts, 'row');
-"""
+WORD = re.compile(r"\w+", re.UNICODE)
+_EPOCH = dt.date(1970, 1, 1)
+#: Longest snippet, in characters (about 40 words of claim text).
+SNIPPET_CHARS = 280
 
 
 @dataclass(frozen=True)
@@ -61,219 +45,220 @@ class Snippet:
     highlights: tuple[tuple[int, int], ...] = ()
 
 
-def parse_marked(marked: str) -> Snippet:
-    """Split FTS5 snippet output with :data:`OPEN`/:data:`CLOSE` sentinels into text and spans."""
-    text, spans, start = [], [], None
-    length = 0
-    for piece in re.split(f"([{OPEN}{CLOSE}])", marked):
-        if piece == OPEN:
-            start = length
-        elif piece == CLOSE:
-            if start is not None and length > start:
-                spans.append((start, length))
-            start = None
-        else:
-            text.append(piece)
-            length += len(piece)
-    return Snippet("".join(text), tuple(spans))
+def analyzer():
+    """Words split on non-alphanumerics, lowercased, accents folded, Snowball English stems."""
+    import tantivy
+
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
 
 
-class DocStore:
-    """Documents, their metadata and a BM25 index in one SQLite file.
+def _schema():
+    import tantivy
 
-    Reads may come from many threads (each gets its own connection); writes come from one.
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field(TEXT, tokenizer_name=TOKENIZER, index_option="freq")
+    builder.add_integer_field("rowid", fast=True)
+    builder.add_text_field("doc_type", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("green", indexed=True)
+    builder.add_integer_field("date", indexed=True, fast=True)  # days since 1970-01-01
+    # Y02 categories and CPC codes, matched by prefix (a regex over the term dictionary).
+    builder.add_text_field("codes", tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+def _days(date: dt.date) -> int:
+    return (date - _EPOCH).days
+
+
+class KeywordIndex:
+    """A tantivy BM25 index in a directory, appended to in rowid order.
+
+    Args:
+        path: the index directory (created when missing, unless ``read_only``).
+        read_only: open an existing index for searching only.
+        writer_heap: memory the writer buffers before it flushes a segment.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, writer_heap: int = 256_000_000) -> None:
+        import tantivy
+
         self.path = Path(path)
         self.read_only = read_only
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        if not read_only:
-            con = self._connection()
-            con.executescript(_SCHEMA)
-            con.commit()
-        elif not self.path.exists():
-            raise PatentlabError("no document store here", path=self.path)
+        self.writer_heap = writer_heap
+        if self.path.is_dir() and tantivy.Index.exists(str(self.path)):
+            try:
+                self.index = tantivy.Index.open(str(self.path))
+            except ValueError as exc:
+                raise PatentlabError(f"cannot open the keyword index: {exc}", path=self.path) from None
+        elif read_only:
+            raise PatentlabError("no keyword index here", path=self.path)
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.index = tantivy.Index(_schema(), path=str(self.path))
+        self.index.register_tokenizer(TOKENIZER, analyzer())
+        self.schema = self.index.schema
+        self._analyzer = analyzer()
+        self._writer = None
 
-    # -- connections ----------------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            uri = f"file:{self.path}?mode={'ro' if self.read_only else 'rwc'}"
-            con = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            if not self.read_only:
-                con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA cache_size=-65536")  # 64 MB page cache per connection
-            # A scratch FTS5 table with the same tokenizer tells us how FTS5 stems a query's words.
-            con.execute(f"CREATE VIRTUAL TABLE temp.query_words USING fts5(word, tokenize='{TOKENIZER}')")
-            con.execute(
-                "CREATE VIRTUAL TABLE temp.query_stems USING fts5vocab(temp, query_words, 'instance')"
-            )
-            self._local.con = con
-            with self._lock:
-                self._connections.append(con)
-        return con
-
-    def close(self) -> None:
-        """Close every thread's connection."""
-        with self._lock:
-            for con in self._connections:
-                con.close()
-            self._connections.clear()
-        self._local = threading.local()
+    def __len__(self) -> int:
+        return int(self.index.searcher().num_docs)
 
     # -- writing --------------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return self._connection().execute("SELECT count(*) FROM docs").fetchone()[0]
+    def add(self, docs: Sequence[IndexDoc], first_rowid: int) -> None:
+        """Buffer ``docs`` with rowids from ``first_rowid``; they are searchable after :meth:`commit`."""
+        import tantivy
 
-    def next_rowid(self) -> int:
-        value = self._connection().execute("SELECT max(rowid) FROM docs").fetchone()[0]
-        return 0 if value is None else value + 1
-
-    def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        con, found = self._connection(), set()
-        for start in range(0, len(ids), 500):
-            part = list(ids[start : start + 500])
-            marks = ", ".join("?" * len(part))
-            found.update(r[0] for r in con.execute(f"SELECT id FROM docs WHERE id IN ({marks})", part))
-        return found
-
-    def insert(self, docs: Sequence[IndexDoc], first_rowid: int) -> None:
-        """Insert ``docs`` with consecutive rowids from ``first_rowid`` in one transaction."""
-        rows, codes = [], []
+        if self.read_only:
+            raise PatentlabError("this index was opened read-only", path=self.path)
+        if self._writer is None:
+            self._writer = self.index.writer(self.writer_heap)
         for offset, doc in enumerate(docs):
-            rowid = first_rowid + offset
-            rows.append(
-                (
-                    rowid, doc.id, doc.title, doc.abstract, "\n".join(doc.claims),
-                    doc.date.isoformat() if doc.date else None, doc.doc_type, doc.source, doc.green,
-                    doc.p_green, json.dumps(doc.cpc), json.dumps(doc.y02), json.dumps(doc.extra),
-                )
-            )  # fmt: skip
-            codes.extend((code, rowid) for code in dict.fromkeys([*doc.y02, *doc.cpc]))
-        con = self._connection()
-        with con:
-            con.executemany(f"INSERT INTO docs VALUES ({', '.join('?' * 13)})", rows)
-            con.executemany("INSERT INTO doc_codes VALUES (?, ?)", codes)
-            con.executemany(
-                "INSERT INTO docs_fts(rowid, title, abstract, claims) VALUES (?, ?, ?, ?)",
-                [(r[0], r[2], r[3], r[4]) for r in rows],
-            )
+            # The title goes in twice: a title word counts double, as a column weight of 2 would.
+            parts = [doc.title, doc.title, doc.abstract, *doc.claims]
+            fields: dict[str, Any] = {
+                "rowid": first_rowid + offset,
+                "doc_type": doc.doc_type,
+                TEXT: "\n".join(p for p in parts if p),
+            }
+            if doc.green is not None:
+                fields["green"] = int(doc.green)
+            if doc.date:
+                fields["date"] = _days(doc.date)
+            codes = list(dict.fromkeys([*doc.y02, *doc.cpc]))
+            if codes:
+                fields["codes"] = codes
+            self._writer.add_document(tantivy.Document(**fields))
 
-    def optimize(self) -> None:
-        """Merge FTS5's index segments (faster queries after many small adds)."""
-        con = self._connection()
-        with con:
-            con.execute("INSERT INTO docs_fts(docs_fts) VALUES ('optimize')")
+    def commit(self) -> None:
+        """Make buffered documents durable and visible to searches."""
+        if self._writer is not None:
+            self._writer.commit()
+            self.index.reload()
 
-    # -- reading --------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Commit, and let background segment merges finish (they hold the writer's lock)."""
+        if self._writer is not None:
+            self.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
 
-    def rowid_of(self, doc_id: str) -> int | None:
-        row = self._connection().execute("SELECT rowid FROM docs WHERE id = ?", (doc_id,)).fetchone()
-        return None if row is None else row[0]
-
-    def get(self, rowid: int) -> dict | None:
-        """The full stored document at ``rowid`` as a dict, or None."""
-        return self.get_many([rowid]).get(rowid)
-
-    def get_many(self, rowids: Iterable[int]) -> dict[int, dict]:
-        rowids = [int(r) for r in rowids]
-        if not rowids:
-            return {}
-        con = self._connection()
-        con.row_factory = sqlite3.Row
-        try:
-            marks = ", ".join("?" * len(rowids))
-            rows = con.execute(f"SELECT * FROM docs WHERE rowid IN ({marks})", rowids).fetchall()
-        finally:
-            con.row_factory = None
-        out = {}
-        for row in rows:
-            doc = dict(row)
-            doc["claims"] = doc["claims"].split("\n") if doc["claims"] else []
-            for key in ("cpc", "y02", "extra"):
-                doc[key] = json.loads(doc[key]) if doc[key] else ([] if key != "extra" else {})
-            out[doc.pop("rowid")] = doc
-        return out
-
-    def matching_rowids(self, filters: SearchFilters) -> np.ndarray:
-        """Sorted rowids of every document that passes ``filters``."""
-        where, params = filters.to_sql("d")
-        rows = self._connection().execute(f"SELECT d.rowid FROM docs d WHERE {where}", params).fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-
-    # -- keyword search -------------------------------------------------------------------------
+    # -- searching ------------------------------------------------------------------------------
 
     def query_terms(self, query: str, *, max_terms: int = 32, max_df: float = 0.5) -> list[str]:
-        """The query's words worth sending to FTS5, rarest first.
+        """The query's stemmed terms worth searching for, rarest first.
 
-        Stopwords go first. Then a word is dropped when more than ``max_df`` of all documents
-        contain it: FTS5's BM25 gives such a word an IDF of ~0, so it would not change the ranking,
-        but it would make FTS5 score most of the corpus. Whole claims as queries keep their
-        ``max_terms`` rarest words.
+        Stopwords go first, then terms no document holds, then terms held by more than ``max_df``
+        of all documents (their IDF is near 0: they barely move the ranking but cost postings).
+        A whole claim as the query keeps its ``max_terms`` rarest terms.
         """
-        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
-        words = [w for w in words if w not in STOPWORDS and len(w) < 64][:256]
+        words = [w for w in dict.fromkeys(w.lower() for w in WORD.findall(query)) if w not in STOPWORDS]
         if not words:
             return []
-        con = self._connection()
-        with con:
-            con.execute("DELETE FROM temp.query_words")
-            con.executemany("INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", enumerate(words))
-            stems = dict(con.execute("SELECT doc, term FROM temp.query_stems"))
-        by_stem: dict[str, str] = {}
-        for i, word in enumerate(words):
-            if i in stems:
-                by_stem.setdefault(stems[i], word)
-        if not by_stem:
-            return []
-        marks = ", ".join("?" * len(by_stem))
-        df = dict(con.execute(f"SELECT term, doc FROM docs_vocab WHERE term IN ({marks})", list(by_stem)))
-        total = max(len(self), 1)
-        kept = sorted((df[s], w) for s, w in by_stem.items() if s in df and df[s] <= max_df * total)
-        return [w for _, w in kept[:max_terms]]
+        stems = list(dict.fromkeys(self._analyzer.analyze(" ".join(words[:256]))))
+        searcher = self.index.searcher()
+        total = max(int(searcher.num_docs), 1)
+        kept = []
+        for stem in stems:
+            df = searcher.doc_freq(TEXT, stem)
+            if 0 < df <= max_df * total:
+                kept.append((df, stem))
+        return [stem for _, stem in sorted(kept)[:max_terms]]
 
-    @staticmethod
-    def match_expression(terms: Sequence[str]) -> str:
-        """An FTS5 query matching any of ``terms`` (each quoted, so no word acts as an operator)."""
-        return " OR ".join(f'"{t}"' for t in terms)
+    def _terms_query(self, terms: Sequence[str]):
+        import tantivy
 
-    def bm25(
+        Q, should = tantivy.Query, tantivy.Occur.Should
+        return Q.boolean_query(
+            [(should, Q.term_query(self.schema, TEXT, t, index_option="freq")) for t in terms]
+        )
+
+    def filter_query(self, filters: SearchFilters):
+        """``filters`` as a tantivy query that matches the allowed documents with score 0."""
+        import tantivy
+
+        Q, must, should = tantivy.Query, tantivy.Occur.Must, tantivy.Occur.Should
+        parts = []
+        if filters.doc_types:
+            parts.append(
+                Q.boolean_query(
+                    [(should, Q.term_query(self.schema, "doc_type", t)) for t in filters.doc_types]
+                )
+            )
+        if filters.green is not None:
+            parts.append(Q.term_query(self.schema, "green", int(filters.green)))
+        if filters.date_from or filters.date_to:
+            low = _days(filters.date_from) if filters.date_from else None
+            high = _days(filters.date_to) if filters.date_to else None
+            parts.append(Q.range_query(self.schema, "date", tantivy.FieldType.Integer, low, high))
+        for prefix in (filters.y02, filters.cpc_prefix):
+            if prefix:  # validated by SearchFilters: letters, digits and '/' only, no regex syntax
+                parts.append(Q.regex_query(self.schema, "codes", re.escape(prefix) + ".*"))
+        return Q.const_score_query(Q.boolean_query([(must, p) for p in parts]), 0.0)
+
+    def search(
         self, terms: Sequence[str], *, k: int = 100, filters: SearchFilters | None = None
     ) -> list[tuple[int, float]]:
-        """The ``k`` best (rowid, BM25 score) pairs for ``terms``; higher scores are better."""
-        if not terms:
-            return []
-        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-        params: list = [self.match_expression(terms)]
-        if filters is not None and filters.active:
-            where, extra = filters.to_sql("d")
-            sql = (
-                f"SELECT f.rowid, bm25(docs_fts, {weights}) AS s FROM docs_fts f "
-                f"JOIN docs d ON d.rowid = f.rowid WHERE docs_fts MATCH ? AND {where} ORDER BY s LIMIT ?"
-            )
-            params += [*extra, k]
-        else:
-            sql = (
-                f"SELECT rowid, bm25(docs_fts, {weights}) AS s FROM docs_fts "
-                "WHERE docs_fts MATCH ? ORDER BY s LIMIT ?"
-            )
-            params.append(k)
-        # FTS5's bm25() is negative (lower is better); flip it so every score here grows with relevance.
-        return [(r, -s) for r, s in self._connection().execute(sql, params)]
+        """The ``k`` best (rowid, BM25 score) pairs for ``terms`` among documents passing ``filters``."""
+        import tantivy
 
-    def snippets(self, terms: Sequence[str], rowids: Sequence[int], *, words: int = 40) -> dict[int, Snippet]:
-        """Best-matching passages of ``rowids`` with the query's terms marked (documents that match)."""
-        if not terms or not rowids:
+        if not terms or k <= 0:
+            return []
+        query = self._terms_query(terms)
+        if filters is not None and filters.active:
+            must = tantivy.Occur.Must
+            query = tantivy.Query.boolean_query([(must, query), (must, self.filter_query(filters))])
+        searcher = self.index.searcher()
+        hits = searcher.search(query, k, count=False).hits
+        rowids = searcher.fast_field_values("rowid", [address for _, address in hits])
+        return [(int(r), float(score)) for r, (score, _) in zip(rowids, hits, strict=True)]
+
+    def snippets(
+        self, terms: Sequence[str], docs: Mapping[int, Mapping[str, Any]], *, chars: int = SNIPPET_CHARS
+    ) -> dict[int, Snippet]:
+        """The best passage of each document's claims (else abstract, else title) with terms marked.
+
+        ``docs`` are store rows (``claims``, ``abstract``, ``title``); documents in which no term
+        occurs are left out, so the caller can fall back to a lead passage.
+        """
+        import tantivy
+
+        if not terms or not docs:
             return {}
-        marks = ", ".join("?" * len(rowids))
-        sql = (
-            f"SELECT rowid, snippet(docs_fts, -1, '{OPEN}', '{CLOSE}', '…', {int(words)}) FROM docs_fts "
-            f"WHERE docs_fts MATCH ? AND rowid IN ({marks})"
-        )
-        rows = self._connection().execute(sql, [self.match_expression(terms), *rowids])
-        return {rowid: parse_marked(text) for rowid, text in rows}
+        searcher = self.index.searcher()
+        # One generator scores passages by the query's terms; any text can be fed to it.
+        generator = tantivy.SnippetGenerator.create(searcher, self._terms_query(terms), self.schema, TEXT)
+        generator.set_max_num_chars(chars)
+        out = {}
+        for rowid, doc in docs.items():
+            for text in ("\n".join(doc["claims"]), doc["abstract"], doc["title"]):
+                found = generator.snippet_from_doc(tantivy.Document(**{TEXT: text})) if text else None
+                if found is not None and (snippet := _snippet(found, text)):
+                    out[rowid] = snippet
+                    break
+        return out
+
+
+def _snippet(found, source: str) -> Snippet | None:
+    """tantivy's snippet of ``source`` (UTF-8 byte offsets) as text with character spans, or None."""
+    spans = found.highlighted()
+    if not spans:
+        return None
+    raw = found.fragment().encode("utf-8")
+
+    def chars(offset: int) -> int:
+        return len(raw[:offset].decode("utf-8", errors="ignore"))
+
+    where = found.fragment_range()
+    lead = "… " if where.start > 0 else ""
+    text = " ".join(raw.decode("utf-8").split("\n"))
+    highlights = tuple((len(lead) + chars(s.start), len(lead) + chars(s.end)) for s in spans)
+    tail = " …" if where.end < len(source.strip().encode("utf-8")) else ""
+    return Snippet(lead + text + tail, highlights)
