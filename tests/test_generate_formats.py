@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,6 +82,51 @@ def test_claims_are_cleaned_from_real_source_quirks(records):
     assert razor[0][0] == 19 and razor[1][1].startswith("The personal grooming apparatus of claim 19")
     # Maths in claims is not mistaken for markup.
     assert any("n1<n2<n3" in text for _, text in claim_items(by_id["08088512"]["claims"]))
+
+
+def test_claims_packed_into_one_plain_string_are_split(records):
+    by_id = {r["id"]: r for r in records}
+    # patent-client's granted patents hold every claim in one string: "1. A … 2. The … of claim 1 …".
+    packed = [r for r in records if r["id"].endswith(("-B1", "-B2")) and len(r["claims"]) == 1]
+    assert len(packed) == 10
+    for record in packed:
+        items = claim_items(record["claims"])
+        assert [n for n, _ in items] == list(range(1, len(items) + 1)), record["id"]
+        assert len(items) >= 5
+        assert all(text.endswith(".") for _, text in items), record["id"]
+        # Every dependent claim points at an earlier claim, so no claim was cut in two.
+        for number, text in items[1:]:
+            for ref in re.findall(r"\bclaim (\d+)", text):
+                assert int(ref) < number, (record["id"], number, text[:60])
+    storage = claim_items(by_id["US-11557320-B1"]["claims"])
+    assert len(storage) == 20 and storage[10][1].startswith("A data storage system comprising")
+    # "… from 80° C. to 150° C. 4. The …": the "C. to" inside claim 3 is no boundary.
+    carbon = claim_items(by_id["US-11554343-B1"]["claims"])
+    assert len(carbon) == 5 and carbon[2][1].endswith("ranges from 80° C. to 150° C.")
+    # A range of canceled claims written "19.-27. (canceled)" moves the numbering on to 28.
+    ranged = claim_items(by_id["US-20230010512-A1"]["claims"])
+    assert [n for n, _ in ranged][-3:] == [18, 28, 29]
+
+
+@pytest.mark.parametrize(
+    ("packed", "expected"),
+    [
+        ("1. A plate with a gap of 2. 5 mm. 2. The plate of claim 1.",
+         ["A plate with a gap of 2. 5 mm.", "The plate of claim 1."]),
+        ("1. A valve. 2. The valve of claim 1. 3. The valve of claim 2, wherein the angle is 4. Degrees.",
+         ["A valve.", "The valve of claim 1.", "The valve of claim 2, wherein the angle is 4. Degrees."]),
+        ("1. A method comprising: step 2. Heating; and 3. Cooling.",
+         ["A method comprising: step 2. Heating; and 3. Cooling."]),
+        ("1. A cup. 2-4. (canceled) 5. The cup of claim 1.", ["A cup.", "The cup of claim 1."]),
+    ],
+)  # fmt: skip
+def test_packed_claims_split_only_at_the_next_claim_number(packed, expected):
+    items = claim_items([packed])
+    assert [text for _, text in items] == expected
+    if "canceled" not in packed:  # generations carry no canceled claims; the parser keeps them
+        parsed = parse_patent(f"# Patent\n\n## Title\nT\n\n## Abstract\nA.\n\n## Claims\n{packed}")
+        assert parsed.claims == expected
+        assert parsed.claim_numbers == [n for n, _ in items]
 
 
 def test_max_chars_drops_trailing_claims_but_keeps_every_section(records):

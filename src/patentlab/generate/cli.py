@@ -9,14 +9,13 @@ import typer
 
 from patentlab import console
 from patentlab.errors import PatentlabError
+from patentlab.generate import options as opt
 from patentlab.generate.formats import MODES, TOP_DOWN
 
 app = typer.Typer(
     help="Generate patents: top-down / bottom-up formats, fine-tuning, sampling, parsing.",
     no_args_is_help=True,
 )
-
-_MODEL_HELP = "A trained run's model dir, a hub id (e.g. gpt2) or a local path; default: packaged SmolLM2."
 
 
 @app.command("build-data")
@@ -52,7 +51,7 @@ def build_data_cmd(
 def train_cmd(
     data_dir: Path = typer.Argument(..., help="A directory written by `build-data`."),
     out: Path = typer.Option(..., "--out", help="Run directory (model, checkpoint, report, plot)."),
-    base_model: str = typer.Option("smollm2-135m", help=_MODEL_HELP),
+    base_model: str = typer.Option("smollm2-135m", help=opt.MODEL_HELP),
     method: str = typer.Option("lora", help="lora or full."),
     max_steps: int = typer.Option(60, help="Optimizer steps."),
     batch_size: int = typer.Option(4),
@@ -87,26 +86,33 @@ def train_cmd(
 
 @app.command("sample")
 def sample_cmd(
-    model: str = typer.Option("smollm2-135m", "--model", help=_MODEL_HELP),
-    mode: str = typer.Option(TOP_DOWN, help="top-down or bottom-up."),
+    model: opt.Model = "smollm2-135m",
+    engine: opt.Engine = "torch",
+    mode: opt.Mode = TOP_DOWN,
     n: int = typer.Option(4, "--n", help="How many patents (unconditional prompts)."),
     title: list[str] = typer.Option(None, help="Condition top-down on this title (repeatable)."),
     conditions: Path = typer.Option(
         None, "--from", help="Records to condition on: their titles (top-down) or claims (bottom-up)."
     ),
     limit: int = typer.Option(0, help="Use at most this many records from --from (0: all)."),
-    temperature: float = typer.Option(0.8),
-    top_p: float = typer.Option(0.95),
-    top_k: int = typer.Option(50),
-    max_new_tokens: int = typer.Option(256),
-    seed: int = typer.Option(0),
-    batch_size: int = typer.Option(16),
-    device: str = typer.Option(None, help="cpu, cuda, … (default: GPU when torch sees one)."),
+    temperature: opt.Temperature = 0.8,
+    top_p: opt.TopP = 0.95,
+    top_k: opt.TopK = 50,
+    max_new_tokens: opt.MaxNewTokens = 256,
+    repetition_penalty: opt.RepetitionPenalty = 1.0,
+    seed: opt.Seed = 0,
+    batch_size: opt.BatchSize = 16,
+    device: opt.Device = None,
+    threads: opt.Threads = 0,
     out: Path = typer.Option(None, "--out", help="Write generations and their parses as JSONL."),
 ) -> None:
-    """Sample patents in batches with a KV cache; the same seed gives the same patents."""
-    from patentlab.generate.sample import PatentGenerator
+    """Sample patents (batched with a KV cache, or llama.cpp); the same seed gives the same patents."""
+    from patentlab.generate.sample import SamplingConfig, load_generator
 
+    config = SamplingConfig(
+        temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
+        repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size,
+    )  # fmt: skip
     titles, claims = None, None
     if title:
         titles = list(title)
@@ -118,22 +124,21 @@ def sample_cmd(
             titles = [r["title"] for r in records if r.get("title")]
         else:
             claims = [r["claims"] for r in records if r.get("claims")]
-    generator = PatentGenerator.from_pretrained(model, device=device)
-    generations = generator.sample(
-        mode, n, titles=titles, claims=claims, temperature=temperature, top_p=top_p, top_k=top_k,
-        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, progress=True,
-    )  # fmt: skip
+    opt.set_torch_threads(threads)
+    generator = load_generator(model, engine=engine, device=device, threads=threads or None)
+    generations = generator.sample(mode, n, titles=titles, claims=claims, progress=True, **config.to_dict())
     print_generations(generations)
     stats = generator.last_stats
     console.err.print(
-        f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({stats.tokens_per_second:.1f} tok/s)"
+        f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({stats.tokens_per_second:.1f} tok/s, "
+        f"{generator.engine} on {generator.device_name})"
     )
     if out is not None:
         from patentlab.storage import atomic_path
 
         with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             for g in generations:
-                fh.write(json.dumps({**g.to_dict(), "mode": mode, "model": model,
+                fh.write(json.dumps({**g.to_dict(), "mode": mode, "model": model, "engine": engine,
                                      "parsed": g.parse().to_dict()}, ensure_ascii=False) + "\n")  # fmt: skip
         console.err.print(f"wrote {out}")
 
@@ -169,7 +174,7 @@ def parse_cmd(
 @app.command("perplexity")
 def perplexity_cmd(
     data_dir: Path = typer.Argument(..., help="A directory written by `build-data` (its held-out split)."),
-    model: str = typer.Option("smollm2-135m", "--model", help=_MODEL_HELP),
+    model: opt.Model = "smollm2-135m",
     max_length: int = typer.Option(256),
     max_docs: int = typer.Option(0, help="Evaluate at most this many held-out documents (0: all)."),
     device: str = typer.Option(None),

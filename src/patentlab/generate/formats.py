@@ -38,10 +38,13 @@ SECTION_ORDER: dict[str, tuple[str, ...]] = {
 _WS = re.compile(r"\s+")
 # Only markup tags that sources are known to leave in: patent text itself uses "<" and ">".
 _TAG = re.compile(r"</?(?:b|i|u|em|strong|sub|sup|br|p|span)\b[^<>]{0,40}>", re.I)
-# Some sources pack every claim into one string, each number in bold: "<b>2</b>. The method…".
-_PACKED_NUMBER = re.compile(r"<b>\s*\d+\s*</b>\s*[.\-–]")
-_PACKED_SPLIT = re.compile(r"(?:^|\s)(?=\d+(?:\s*[-–]\s*\d+)?\s*\.\s)")
-_NUMBERED = re.compile(r"^\s*(\d+)(?:\s*[-–]\s*(\d+))?\s*[.)]\s*(.*)$", re.S)
+# "3. …", "3) …" and ranges of canceled claims: "2-5. (canceled)", "19.-27. (canceled)".
+_NUMBERED = re.compile(r"^\s*(\d+)(?:\.?\s*[-–]\s*(\d+))?\s*[.)]\s*(.*)$", re.S)
+# Some sources pack every claim into one string: "1. A pump … fluid. 2. The pump of claim 1 …",
+# sometimes with bold numbers ("<b>2</b>. …"). A claim starts at "N. " (or a range "N-M. ") only
+# after the previous claim's final "." or ")" and before a capital or "(canceled)", and only for
+# the next expected N: so "a gap of 2. 5 mm" or "… of claim 1. 2. The …" split correctly.
+_NEXT_CLAIM = r"[.)]\s+({n}(?:\.?\s*[-–]\s*(\d+))?\s*[.)]\s+)[A-Z(]"
 _CANCELED = re.compile(r"^\(?\s*(canceled|cancelled|deleted|withdrawn)\s*\)?\s*\.?$", re.I)
 
 
@@ -70,20 +73,36 @@ def claim_items(claims: Iterable[str]) -> list[tuple[int, str]]:
     strips HTML tags and drops claims that are only "(canceled)".
     """
     items: list[tuple[int, str]] = []
+    next_number = 1
     for raw in claims:
-        raw = raw or ""
-        pieces = _PACKED_SPLIT.split(_TAG.sub("", raw)) if _PACKED_NUMBER.search(raw) else [raw]
-        for piece in pieces:
-            text = clean_field(piece)
-            if not text:
-                continue
-            number = items[-1][0] + 1 if items else 1
-            match = _NUMBERED.match(text)
+        for piece in split_packed_claims(clean_field(raw), next_number):
+            number, last, text = next_number, next_number, piece
+            match = _NUMBERED.match(piece)
             if match:
-                number, text = int(match.group(2) or match.group(1)), match.group(3).strip()
+                number, text = int(match.group(1)), match.group(3).strip()
+                last = int(match.group(2) or number)
+            next_number = max(number, last) + 1
             if text and not _CANCELED.match(text):
                 items.append((number, text))
     return items
+
+
+def split_packed_claims(text: str, first_number: int = 1) -> list[str]:
+    """Split one string holding several claims at each claim boundary (see ``_NEXT_CLAIM``).
+
+    ``first_number`` is the number of the text's first claim when it carries none (the text
+    continues that claim). Only the next expected number starts a claim, so numbers inside
+    claim text never split it.
+    """
+    match = _NUMBERED.match(text)
+    expected = int(match.group(2) or match.group(1)) + 1 if match else first_number + 1
+    pieces, start = [], 0
+    while boundary := re.compile(_NEXT_CLAIM.format(n=expected)).search(text, start):
+        pieces.append(text[start : boundary.start(1)].strip())
+        start = boundary.start(1)
+        expected = int(boundary.group(2) or expected) + 1
+    pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]
 
 
 def format_claims(claims: Sequence[tuple[int, str]]) -> str:

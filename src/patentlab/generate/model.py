@@ -8,6 +8,7 @@ later loads take well under a second.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 from pathlib import Path
@@ -152,3 +153,38 @@ def model_summary(model: Any) -> dict[str, Any]:
         "dtype": str(params[0].dtype).removeprefix("torch.") if params else None,
         "name_or_path": getattr(model.config, "_name_or_path", None),
     }
+
+
+#: The files of a model folder that :func:`weights_sha256` hashes.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
+
+
+def weights_sha256(model: str | Path) -> str | None:
+    """SHA-256 over a model folder's weight files (name and bytes, sorted by name), or of one file.
+
+    The hash is cached under ``$PATENTLAB_CACHE/weights-sha256`` keyed by path, size and mtime,
+    so a 500 MB model is read once. None for a hub id that is not a local folder or file.
+    """
+    path = Path(model)
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    else:
+        return None
+    if not files:
+        return None
+    key_src = json.dumps([[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files])
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
+    cached = cache_dir("weights-sha256") / f"{key}.txt"
+    if cached.is_file():
+        return cached.read_text().strip()
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0")
+        with open(f, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                digest.update(chunk)
+    value = digest.hexdigest()
+    cached.write_text(value + "\n")
+    return value

@@ -15,7 +15,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from patentlab.corpus.schema import PatentRecord, make_record
-from patentlab.generate.formats import BOTTOM_UP, SECTION_ORDER, TOP_DOWN, Mode, one_line
+from patentlab.generate.formats import (
+    BOTTOM_UP,
+    SECTION_ORDER,
+    TOP_DOWN,
+    Mode,
+    one_line,
+    split_packed_claims,
+)
 
 #: The sections every patent needs, in the names used by ``missing`` and ``truncated``.
 SECTIONS: tuple[str, ...] = ("title", "abstract", "claims")
@@ -148,21 +155,26 @@ def _isolate_first_patent(text: str, result: ParsedPatent) -> str:
 
 
 def _parse_claims(body: str, problems: list[str]) -> tuple[list[str], list[int]]:
-    """Numbered claims, one per ``N.`` line; lines without a number continue the claim above."""
+    """Numbered claims, each starting ``N.``; lines without a number continue the claim above."""
     claims: list[list[str]] = []
     numbers: list[int] = []
     stray: list[str] = []
-    for line in body.splitlines():
-        if not line.strip():
-            continue
-        match = _CLAIM_START.match(line)
+    # A line may hold several claims ("1. A pump. 2. The pump of claim 1 …"): split it the way
+    # training text is split, so both see the same claims.
+    pieces = (
+        piece
+        for line in body.splitlines()
+        for piece in split_packed_claims(one_line(line), numbers[-1] if numbers else 1)
+    )
+    for piece in pieces:
+        match = _CLAIM_START.match(piece)
         if match and match.group(2).strip():
             numbers.append(int(match.group(1)))
             claims.append([match.group(2)])
         elif claims:
-            claims[-1].append(line)
+            claims[-1].append(piece)
         else:
-            stray.append(line)
+            stray.append(piece)
     if stray and not claims:
         problems.append("claims are not numbered")
         return [one_line(" ".join(stray))], [1]

@@ -1,4 +1,9 @@
-"""Fast, reproducible sampling of patents: batched decoding with a KV cache.
+"""Fast, reproducible sampling of patents: batched decoding with a KV cache, or llama.cpp.
+
+Two engines share one API (:class:`BaseGenerator`): ``torch`` (:class:`PatentGenerator`, any
+causal LM, CPU or GPU) and ``llama-cpp`` (:class:`~patentlab.generate.llama_cpp.LlamaCppGenerator`,
+SmolLM2 and its fine-tunes exported to GGUF, the fastest on a CPU). :func:`load_generator`
+picks one by name.
 
 :class:`PatentGenerator` runs its own decoding loop rather than ``model.generate`` for three
 reasons: every row samples from its own seeded random generator, so a patent depends on the
@@ -14,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import TOP_DOWN, check_mode, prompt
@@ -24,6 +29,37 @@ if TYPE_CHECKING:
     import torch
 
 _SEED_STRIDE = 1_000_003  # keeps the per-row seeds of neighbouring request seeds apart
+
+Engine = Literal["torch", "llama-cpp"]
+ENGINES: tuple[Engine, ...] = ("torch", "llama-cpp")
+
+
+def row_seed(seed: int, row: int) -> int:
+    """The seed of row ``row`` of a request made with ``seed`` (fits llama.cpp's 32 bits)."""
+    return (seed * _SEED_STRIDE + row) % 2**32
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """The sampling settings of a batch; checked on creation, recorded as provenance.
+
+    ``temperature=0`` decodes greedily; ``top_k=0`` turns top-k off.
+    """
+
+    temperature: float = 0.8
+    top_p: float = 0.95
+    top_k: int = 50
+    max_new_tokens: int = 256
+    repetition_penalty: float = 1.0
+    seed: int = 0
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        _check_sampling(self.temperature, self.top_p, self.top_k, self.max_new_tokens,
+                        self.batch_size, self.repetition_penalty)  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -57,38 +93,40 @@ class SamplingStats:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-class PatentGenerator:
-    """Sample patents from a causal LM.
+class BaseGenerator:
+    """What every engine offers: a pipeline-style call, patent-shaped :meth:`sample`, timing.
 
     Mirrors the seed's ``pipeline('text-generation', …)`` usage::
 
-        gen = PatentGenerator.from_pretrained("runs/generate/model")   # or a hub id
+        gen = load_generator("runs/generate/model")          # or a hub id; engine="llama-cpp"
         gen("# Patent\\n\\n## Title", do_sample=True, temperature=0.5,
             num_return_sequences=3, max_new_tokens=32)
         # -> [{"generated_text": "# Patent\\n\\n## Title\\n…"}, …]
 
-    and adds patent-shaped helpers: :meth:`sample` (top-down or bottom-up, optionally
-    conditioned on titles or claims) returning :class:`Generation` objects that parse.
+    and adds :meth:`sample` (top-down or bottom-up, optionally conditioned on titles or
+    claims) returning :class:`Generation` objects that parse. Subclasses implement
+    :meth:`generate`.
     """
 
-    def __init__(self, model: Any, tokenizer: Any) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
+    #: ``"torch"`` or ``"llama-cpp"``.
+    engine: str = ""
+
+    def __init__(self) -> None:
         self.last_stats = SamplingStats()
 
-    @classmethod
-    def from_pretrained(
-        cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = None
-    ) -> PatentGenerator:
-        """Load a trained run's ``model`` dir, a LoRA adapter, a hub id or the packaged model."""
-        from patentlab.generate.model import load_causal_lm
-
-        model, tokenizer = load_causal_lm(name_or_path, device=device, dtype=dtype)
-        return cls(model, tokenizer)
+    @property
+    def device_name(self) -> str:
+        """Where sampling runs, for reports (``"cpu"``, ``"cuda:0"``, ``"cpu (llama.cpp)"``)."""
+        raise NotImplementedError
 
     @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+    def on_gpu(self) -> bool:
+        """Whether sampling runs on a GPU (it is then charged per GPU-hour)."""
+        return False
+
+    def generate(self, prompts: Sequence[str], **kwargs: Any) -> list[Generation]:
+        """Continue each prompt (see :meth:`PatentGenerator.generate` for the arguments)."""
+        raise NotImplementedError
 
     def __call__(
         self,
@@ -141,6 +179,39 @@ class PatentGenerator:
             prompts = [prompt(mode)] * n
         return self.generate(prompts, **kwargs)
 
+
+class PatentGenerator(BaseGenerator):
+    """The torch engine: batched decoding with a KV cache, for any causal LM on CPU or GPU."""
+
+    engine = "torch"
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = None
+    ) -> PatentGenerator:
+        """Load a trained run's ``model`` dir, a LoRA adapter, a hub id or the packaged model."""
+        from patentlab.generate.model import load_causal_lm
+
+        model, tokenizer = load_causal_lm(name_or_path, device=device, dtype=dtype)
+        return cls(model, tokenizer)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def device_name(self) -> str:
+        return str(self.device)
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device.type == "cuda"
+
     def generate(
         self,
         prompts: Sequence[str],
@@ -174,7 +245,7 @@ class PatentGenerator:
             task = bar.add_task("sample", total=len(prompts), visible=progress)
             for b in range(0, len(order), batch_size):
                 rows = order[b : b + batch_size]
-                generators = [torch.Generator().manual_seed(seed * _SEED_STRIDE + i) for i in rows]
+                generators = [torch.Generator().manual_seed(row_seed(seed, i)) for i in rows]
                 with torch.inference_mode():
                     new_ids, finished = self._decode(
                         [prompts[i] for i in rows], generators, greedy=greedy, temperature=temperature,
@@ -255,6 +326,29 @@ class PatentGenerator:
             out = self.model(input_ids=next_ids[:, None], attention_mask=mask, position_ids=positions,
                              past_key_values=cache, use_cache=True)  # fmt: skip
         return new_ids, finished
+
+
+def load_generator(
+    name_or_path: str | Path | None = None,
+    *,
+    engine: str = "torch",
+    device: str | None = None,
+    threads: int | None = None,
+    gguf_dtype: str = "f16",
+) -> BaseGenerator:
+    """A generator for a model: a trained run's ``model`` dir, a hub id, or the packaged SmolLM2.
+
+    ``engine="llama-cpp"`` runs the model in llama.cpp: the packaged GGUF as it ships, a
+    fine-tune exported to GGUF once (``gguf_dtype``) and cached. ``device`` is for torch,
+    ``threads`` for llama.cpp (its default when None).
+    """
+    if engine not in ENGINES:
+        raise PatentlabError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}", field="engine")
+    if engine == "llama-cpp":
+        from patentlab.generate.llama_cpp import LlamaCppGenerator
+
+        return LlamaCppGenerator.from_pretrained(name_or_path, threads=threads, gguf_dtype=gguf_dtype)
+    return PatentGenerator.from_pretrained(name_or_path, device=device)
 
 
 def _check_sampling(temperature, top_p, top_k, max_new_tokens, batch_size, repetition_penalty) -> None:

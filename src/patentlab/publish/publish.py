@@ -79,6 +79,7 @@ def provenance(row: dict[str, Any], generation: dict[str, Any]) -> dict[str, Any
     return {
         "model": model.get("name_or_path"),
         "weights_sha256": model.get("weights_sha256"),
+        "engine": generation.get("engine"),
         "sampling": generation.get("sampling"),
         "batch_seed": generation.get("seed"),
         "seed": row.get("seed"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from patentlab import console
+from patentlab.generate import options as opt
 
 app = typer.Typer(
     help="Vet generated inventions: structure, novelty, diversity, hit rate, cost, green score.",
@@ -57,40 +58,29 @@ def print_summary(report: dict, out_dir: Path | None = None) -> None:
 @app.command("sample")
 def sample_cmd(
     out: Path = typer.Argument(..., help="The generations file to write (.jsonl)."),
-    model: str = typer.Option(
-        None, help="Generator: a trained run's model dir, a hub id; default packaged SmolLM2."
-    ),
+    model: opt.Model = None,
+    engine: opt.Engine = "torch",
     n: int = typer.Option(16, help="How many patents."),
-    mode: str = typer.Option("top-down", help="top-down or bottom-up."),
-    temperature: float = typer.Option(0.8),
-    top_p: float = typer.Option(0.95),
-    top_k: int = typer.Option(50),
-    max_new_tokens: int = typer.Option(384),
-    repetition_penalty: float = typer.Option(1.0),
-    seed: int = typer.Option(0),
-    batch_size: int = typer.Option(8),
-    threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)."),
+    mode: opt.Mode = "top-down",
+    temperature: opt.Temperature = 0.8,
+    top_p: opt.TopP = 0.95,
+    top_k: opt.TopK = 50,
+    max_new_tokens: opt.MaxNewTokens = 384,
+    repetition_penalty: opt.RepetitionPenalty = 1.0,
+    seed: opt.Seed = 0,
+    batch_size: opt.BatchSize = 8,
+    device: opt.Device = None,
+    threads: opt.Threads = 0,
 ) -> None:
     """Sample a batch, metering its wall/CPU seconds and tokens, with provenance for publication."""
-    import torch
-
     from patentlab.vet.sampling import sample_generations
 
-    if threads:
-        torch.set_num_threads(threads)
+    opt.set_torch_threads(threads)
     path = sample_generations(
-        model,
-        out,
-        n=n,
-        mode=mode,
-        temperature=temperature,
-        top_p=top_p,
-        top_k=top_k,
-        max_new_tokens=max_new_tokens,
-        repetition_penalty=repetition_penalty,
-        seed=seed,
-        batch_size=batch_size,
-    )
+        model, out, n=n, mode=mode, engine=engine, device=device, threads=threads or None,
+        temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
+        repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size,
+    )  # fmt: skip
     console.out.print(f"wrote {n} generations to {path}")
 
 

@@ -50,7 +50,6 @@ def find_classifier(ctx: DemoContext) -> Path | None:
 
 
 def run(ctx: DemoContext) -> None:
-
     from patentlab.publish.publish import publish
     from patentlab.vet.cli import print_summary
     from patentlab.vet.sampling import sample_generations

@@ -1,0 +1,40 @@
+"""Command-line options shared by ``patentlab generate sample`` and ``patentlab vet sample``.
+
+Each is an ``Annotated`` type, so a command declares ``temperature: Temperature = 0.8`` and the
+help text lives in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+MODEL_HELP = "A trained run's model dir, a hub id (e.g. gpt2) or a local path; default: packaged SmolLM2."
+
+Model = Annotated[str, typer.Option("--model", help=MODEL_HELP)]
+Engine = Annotated[
+    str,
+    typer.Option(
+        help="torch (any model, CPU or GPU, batched) or llama-cpp (SmolLM2 and its fine-tunes, "
+        "exported to GGUF once; fastest for one sequence on a CPU)."
+    ),
+]
+Mode = Annotated[str, typer.Option(help="top-down or bottom-up.")]
+Temperature = Annotated[float, typer.Option(help="Softmax temperature; 0 decodes greedily.")]
+TopP = Annotated[float, typer.Option(help="Nucleus sampling: keep the top tokens covering this mass.")]
+TopK = Annotated[int, typer.Option(help="Keep the k most likely tokens (0: off).")]
+MaxNewTokens = Annotated[int, typer.Option(help="Stop a patent after this many new tokens.")]
+RepetitionPenalty = Annotated[float, typer.Option(help="Penalise tokens already generated (1: off).")]
+Seed = Annotated[int, typer.Option(help="The same seed gives the same patents.")]
+BatchSize = Annotated[int, typer.Option(help="Sequences decoded together (torch engine).")]
+Device = Annotated[str | None, typer.Option(help="cpu, cuda, … (torch engine; default: GPU when seen).")]
+Threads = Annotated[int, typer.Option(help="CPU threads for torch or llama.cpp (0: their default).")]
+
+
+def set_torch_threads(threads: int) -> None:
+    """Apply ``--threads`` to torch (llama.cpp gets it through the generator)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
