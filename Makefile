@@ -68,3 +68,11 @@ $(LLM_STAMP): $(STAMP)
 	@touch $(LLM_STAMP)
 
 llm: $(LLM_STAMP)
+
+# The tests that need llama-cpp-python (CI runs them after `make llm`): the generator's llama.cpp
+# engine and GGUF export, and the HTTP agent backend against llama-cpp-python's own server, started
+# on 127.0.0.1 by the test. PATENTLAB_REQUIRE_LLM turns "llama-cpp-python is missing" into a failure.
+.PHONY: test-llm
+test-llm: $(LLM_STAMP)
+	$(BIN)/python -m pytest -m "not heavy" -q tests/test_generate_llama_cpp.py
+	PATENTLAB_REQUIRE_LLM=1 $(BIN)/python -m pytest -m heavy -q tests/test_agents_heavy.py -k http

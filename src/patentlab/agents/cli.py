@@ -16,7 +16,7 @@ app = typer.Typer(
 
 def build_panel(
     backend: str, model: str | None, base_url: str, adapter: Path | None, setup: str, threshold: float,
-    max_retries: int, threads: int | None,
+    max_retries: int, threads: int | None, few_shot: int = 0, examples: Path | None = None,
 ):  # fmt: skip
     """The panel the CLI options describe (one backend for every role, optionally a LoRA advocate)."""
     from patentlab.agents.backends import make_backend
@@ -27,14 +27,21 @@ def build_panel(
     options: dict = {}
     if backend == "http":
         options["base_url"] = base_url
-    elif backend == "llama-cpp" and threads:
+    elif backend == "llama-cpp":
         options["n_threads"] = threads
+        # Four example claims (600 characters each) next to a long claim need more than 2k tokens.
+        options["n_ctx"] = 4096 if few_shot else 2048
     if threads:
         import torch
 
         torch.set_num_threads(threads)
     if adapter is not None and backend != "transformers" and setup == "three-agent":
         raise PatentlabError("a LoRA advocate (--adapter) runs with the transformers backend")
+    shots = None
+    if few_shot:  # before any model loads, so a bad gold file fails at once
+        from patentlab.agents.fewshot import FewShot, load_gold_examples
+
+        shots = FewShot(load_gold_examples(examples), few_shot)
     judge = make_backend(backend, model, **options)
     advocate = None
     if adapter is not None:
@@ -42,7 +49,8 @@ def build_panel(
 
         advocate = TransformersBackend(model or "smollm2-135m", adapter=adapter)
     policy = RoutingPolicy(threshold=threshold)
-    return AgentPanel(judge, advocate_backend=advocate, setup=setup, policy=policy, max_retries=max_retries)
+    return AgentPanel(judge, advocate_backend=advocate, setup=setup, policy=policy, max_retries=max_retries,
+                      few_shot=shots)  # fmt: skip
 
 
 @app.command("label")
@@ -58,6 +66,8 @@ def label_command(
     limit: int = typer.Option(None, help="Label only the first N claims of the queue."),
     max_retries: int = typer.Option(2, help="Re-asks per invalid output."),
     threads: int = typer.Option(None, help="CPU threads for the model."),
+    few_shot: int = typer.Option(0, help="Show N human-labelled claims (never the one being labelled)."),
+    examples: Path = typer.Option(None, help="Gold file for --few-shot (default: bundled hitl_gold_100)."),
 ) -> None:
     """Label the claims of QUEUE; agreements become agent labels, the rest go to the human queue."""
     from patentlab.active.queue import load_pool
@@ -70,7 +80,8 @@ def label_command(
         if column in extra.columns:
             frame[column] = extra[column].to_numpy()
     frame = frame.head(limit) if limit else frame
-    panel = build_panel(backend, model, base_url, adapter, setup, threshold, max_retries, threads)
+    panel = build_panel(backend, model, base_url, adapter, setup, threshold, max_retries, threads, few_shot,
+                        examples)  # fmt: skip
     with console.progress() as bar:
         task = bar.add_task(f"agents ({panel.judge.name})", total=len(frame))
         summary = label_queue(frame, out, panel, on_progress=lambda n, total: bar.update(task, completed=n))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
@@ -9,8 +10,9 @@ from patentlab import console
 from patentlab.demo import DemoContext
 from patentlab.errors import PatentlabError
 
-#: Claims sent to the agents in the demo: enough to see routing, small enough for ~2 minutes on CPU.
-DEMO_K = 6
+#: Claims sent to the agents in the demo: enough to see routing, small enough for ~2 minutes on CPU
+#: (three agents per claim, ~37 s a claim with SmolLM2 in llama.cpp on an idle 2-core machine).
+DEMO_K = 3
 
 
 def run(ctx: DemoContext) -> None:
@@ -57,19 +59,35 @@ def _queue(ctx: DemoContext, out):
     return queue
 
 
-def _label(queue, out) -> None:
+def _backend():
+    """SmolLM2-135M through llama.cpp when llama-cpp-python is installed, else in transformers.
+
+    The same packaged GGUF either way; llama.cpp generates about 5× faster on CPU (MODELS.md).
+    One llama.cpp thread: its threads spin-wait for each other, which on a busy CPU made two
+    threads 7× slower than one (docs/agents.md); on a quiet one, one thread costs < 2×.
+    """
+    if importlib.util.find_spec("llama_cpp") is not None:
+        from patentlab.agents.backends.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend("smollm2-135m", n_threads=1)
     import torch
 
     from patentlab.agents.backends.transformers import TransformersBackend
+
+    torch.set_num_threads(2)
+    return TransformersBackend("smollm2-135m")
+
+
+def _label(queue, out) -> None:
     from patentlab.agents.cli import print_summary
     from patentlab.agents.panel import AgentPanel
     from patentlab.agents.run import label_queue
 
-    torch.set_num_threads(2)
-    backend = TransformersBackend("smollm2-135m")
-    panel = AgentPanel(backend, max_retries=1, batch_size=len(queue), argument_tokens=64, verdict_tokens=96)
+    backend = _backend()
+    # Small batches keep the progress bar moving (transformers still batches two claims at a time).
+    panel = AgentPanel(backend, max_retries=1, batch_size=2, argument_tokens=64, verdict_tokens=96)
     with console.progress() as bar:
-        task = bar.add_task("advocate → skeptic → judge (SmolLM2-135M)", total=len(queue))
+        task = bar.add_task(f"advocate → skeptic → judge ({backend.name})", total=len(queue))
         summary = label_queue(
             queue, out / "labels", panel, on_progress=lambda n, t: bar.update(task, completed=n)
         )

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from patentlab.agents import prompts
 from patentlab.agents.backends.base import Conversation, Generation, LLMBackend, label_probability
+from patentlab.agents.fewshot import FewShot
 from patentlab.agents.routing import RoutingPolicy, judge_confidence, route
 from patentlab.agents.schema import ARGUMENT_SCHEMA, VERDICT_SCHEMA, parse_reply, valid_fields
 from patentlab.errors import PatentlabError
@@ -131,6 +132,7 @@ class AgentPanel:
         setup: ``three-agent`` or ``single`` (the judge alone, no debate).
         policy: when a claim goes to a human (see :mod:`patentlab.agents.routing`).
         max_retries: re-asks per invalid output.
+        few_shot: human-labelled examples shown to every agent (never the claim being labelled).
         batch_size: claims per round of generation (the backends batch within it).
 
     Example:
@@ -150,6 +152,7 @@ class AgentPanel:
         argument_tokens: int = 80,
         verdict_tokens: int = 120,
         batch_size: int = 8,
+        few_shot: FewShot | None = None,
     ) -> None:
         if setup not in SETUPS:
             raise PatentlabError(f"setup must be one of {', '.join(SETUPS)}, not '{setup}'")
@@ -162,6 +165,7 @@ class AgentPanel:
         self.argument_tokens = argument_tokens
         self.verdict_tokens = verdict_tokens
         self.batch_size = batch_size
+        self.few_shot = few_shot
 
     def describe(self) -> dict:
         """The panel's settings, for run summaries."""
@@ -172,6 +176,7 @@ class AgentPanel:
             "skeptic": self.skeptic.name if self.setup == "three-agent" else None,
             "threshold": self.policy.threshold,
             "max_retries": self.max_retries,
+            "few_shot": self.few_shot.describe() if self.few_shot else None,
         }
 
     def label(
@@ -192,16 +197,20 @@ class AgentPanel:
     def _label_batch(self, claims: Sequence[tuple[str, str]]) -> list[ClaimLabel]:
         t0 = time.perf_counter()
         shown = [prompts.sanitize_claim(text) for _, text in claims]
+        shots = [self.few_shot.for_claim(i, text) if self.few_shot else [] for i, text in claims]
         advocates: list[Reply | None] = [None] * len(claims)
         skeptics: list[Reply | None] = [None] * len(claims)
         if self.setup == "three-agent":
-            advocates = ask(self.advocate, [prompts.advocate_messages(c) for c in shown], ARGUMENT_SCHEMA,
-                            max_tokens=self.argument_tokens, max_retries=self.max_retries)  # fmt: skip
-            skeptics = ask(self.skeptic, [prompts.skeptic_messages(c) for c in shown], ARGUMENT_SCHEMA,
-                           max_tokens=self.argument_tokens, max_retries=self.max_retries)  # fmt: skip
+            pairs = list(zip(shown, shots, strict=True))
+            for_advocate = [prompts.advocate_messages(c, e) for c, e in pairs]
+            for_skeptic = [prompts.skeptic_messages(c, e) for c, e in pairs]
+            advocates = ask(self.advocate, for_advocate, ARGUMENT_SCHEMA, max_tokens=self.argument_tokens,
+                            max_retries=self.max_retries)  # fmt: skip
+            skeptics = ask(self.skeptic, for_skeptic, ARGUMENT_SCHEMA, max_tokens=self.argument_tokens,
+                           max_retries=self.max_retries)  # fmt: skip
         judge_prompts = [
-            prompts.judge_messages(c, _argument(a), _argument(s))
-            for c, a, s in zip(shown, advocates, skeptics, strict=True)
+            prompts.judge_messages(c, _argument(a), _argument(s), e)
+            for c, a, s, e in zip(shown, advocates, skeptics, shots, strict=True)
         ]
 
         def quote_check(i: int, fields: dict) -> list[str]:
