@@ -49,9 +49,9 @@ class Setup(NamedTuple):
 
 
 # Seconds per claim: measured here for smollm2-cpp-single(-fewshot4) (one llama.cpp thread, load
-# average 1-4: ~35 s, with the quote-check retries) and smollm2-single (~90 s, busy machine); the
-# rest scaled from those by calls per claim and model size. Far above MODELS.md's 0.4-0.9 s per
-# label, which had no token logprobs (logits_all) and no quote or rationale to write.
+# average 1-4: ~35 s, with the quote-check retries) and smollm2-single (~90 s, busy machine), both
+# before the llama.cpp backend stopped using logits_all (about 3x faster per call since); the rest
+# scaled from those by calls per claim and model size. Only used for the estimate printed first.
 SETUPS = {
     "qwen1.5b-single": Setup("llama-cpp", "qwen2.5-1.5b", "single", 250),
     "qwen1.5b-single-fewshot4": Setup("llama-cpp", "qwen2.5-1.5b", "single", 250, few_shot=4),
