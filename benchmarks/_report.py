@@ -33,6 +33,11 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GB RAM, Python {platform.python_version()}"
 
 
+def load_average() -> float:
+    """The 1-minute load average: printed next to timings, since other jobs inflate them."""
+    return os.getloadavg()[0]
+
+
 def update_section(name: str, markdown: str) -> None:
     """Replace (or append) the section ``name`` of BENCHMARKS.md with ``markdown``."""
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"

@@ -20,14 +20,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, now, update_section
-
-
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
+from _report import load_average, machine, now, update_section
 
 
 def fuzz(target, strategy, examples: int, seconds: float, seed: int, chunk: int = 200) -> dict:

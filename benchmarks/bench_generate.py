@@ -23,14 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, now, update_section
-
-
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
+from _report import load_average, machine, now, update_section
 
 
 def bench_llama_cpp(model_path: str, n: int, max_new_tokens: int, threads: int) -> dict | None:

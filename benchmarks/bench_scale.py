@@ -28,19 +28,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import ROOT, machine, now, update_section
+from _report import ROOT, load_average, machine, now, update_section
 
 CORPUS_CLAIMS = 1_372_910
 INVENTIONS = 1_000_000
 WORKERS = (1, 8, 32, 128)
 DOCS = ROOT / "docs" / "scale.md"
-
-
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
 
 
 def claims_table(n: int):

@@ -23,14 +23,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine, now, update_section
-
-
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except OSError:
-        return float("nan")
+from _report import load_average, machine, now, update_section
 
 
 def real_pass_rate() -> tuple[float, int, dict[str, float]]:
