@@ -10,8 +10,8 @@ from patentlab import console
 from patentlab.demo import DemoContext
 from patentlab.errors import PatentlabError
 
-#: Claims sent to the agents in the demo: enough to see routing, small enough for ~2 minutes on CPU
-#: (three agents per claim, ~37 s a claim with SmolLM2 in llama.cpp on an idle 2-core machine).
+#: Claims sent to the agents in the demo: enough to see routing, small enough for ~1 minute on CPU
+#: (three agents per claim with SmolLM2 in llama.cpp: the stage took 55 s in a full `make demo`).
 DEMO_K = 3
 
 
