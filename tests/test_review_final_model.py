@@ -30,8 +30,9 @@ def test_three_iterations_measured_on_the_same_eval_set(demo_corpus, tmp_path):
 
     assert [r["method"] for r in run.rows] == [
         "Frozen minilm + Logistic Regression",
-        "Fine-tuned minilm on silver + gold (single LLM, x5)",
-        "Fine-tuned minilm on silver + gold (MAS + HITL, x5)",
+        # Gold is class-balanced by default (balance_gold=True), and the method says so.
+        "Fine-tuned minilm on silver + gold (single LLM, x5, class-balanced)",
+        "Fine-tuned minilm on silver + gold (MAS + HITL, x5, class-balanced)",
     ]
     eval_n = len(pd.read_parquet(splits / "eval_silver.parquet"))
     assert all(r["eval_set"] == "eval_silver" and r["n"] == eval_n and 0 <= r["f1"] <= 1 for r in run.rows)
