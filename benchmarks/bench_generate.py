@@ -177,9 +177,9 @@ def main() -> None:
 {cmd} on {machine()}, {now()}, CPU (torch threads: {torch.get_num_threads()}).
 Model for speed: `{speed_model}` (float32 in torch; F16 GGUF in llama.cpp). Sampling: temperature 0.8,
 top-p 0.95, top-k 50, at most {args.max_new_tokens} new tokens, unconditional top-down prompt. Tokens
-counted are those generated before the end-of-text token. The machine was shared with other jobs (mean
-1-minute load average {speed["load"]:.1f} (torch rows), {fast_load:.1f} (llama.cpp) on {os.cpu_count()}
-cores), so absolute rates are a floor; all rows ran back to back in the same process.
+counted are those generated before the end-of-text token. Mean 1-minute load average during the
+runs: {speed["load"]:.1f} (torch rows), {fast_load:.1f} (llama.cpp) on {os.cpu_count()} cores (this benchmark
+alone loads them to about 2; above that, other jobs slowed every row); all rows ran back to back.
 
 | sampler | sequences | new tokens | seconds | tokens/s |
 |---|---:|---:|---:|---:|
