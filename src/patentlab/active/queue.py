@@ -15,10 +15,10 @@ from patentlab.errors import PatentlabError
 
 def load_pool(path: str | Path) -> pd.DataFrame:
     """A pool of claims (``id`` and ``text``, or claim 1 of ``claims``) from CSV, Parquet or JSONL."""
-    from patentlab.classify.data import claim_text, read_table, text_column_of
+    from patentlab.classify.data import claim_text, id_column_of, read_table, text_column_of
 
     frame = read_table(path)
-    column = next((c for c in ("id", "doc_id", "patent_id") if c in frame.columns), None)
+    column = id_column_of(list(frame.columns))
     if column is None:
         raise PatentlabError("the pool has no id column (id, doc_id or patent_id)", path=path)
     text_col = text_column_of(list(frame.columns), None, path)

@@ -25,7 +25,6 @@ from patentlab.storage import atomic_path, write_json
 
 LEDGER_FILE = "rounds.json"
 QUEUE_COLUMNS = ("id", "text", "p_green", "u", "score", "strategy", "round", "rank")
-_ID_COLUMNS = ("id", "doc_id", "patent_id")
 
 
 def queue_file(round_number: int) -> str:
@@ -34,12 +33,12 @@ def queue_file(round_number: int) -> str:
 
 def read_ids(path: str | Path) -> set[str]:
     """The claim ids in a labels file (CSV, Parquet or JSONL with an ``id``/``doc_id`` column)."""
-    from patentlab.classify.data import read_table
+    from patentlab.classify.data import ID_COLUMNS, id_column_of, read_table
 
     frame = read_table(path)
-    column = next((c for c in _ID_COLUMNS if c in frame.columns), None)
+    column = id_column_of(list(frame.columns))
     if column is None:
-        raise PatentlabError(f"no id column (looked for {', '.join(_ID_COLUMNS)})", path=path)
+        raise PatentlabError(f"no id column (looked for {', '.join(ID_COLUMNS)})", path=path)
     return {str(v) for v in frame[column]}
 
 

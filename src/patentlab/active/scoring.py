@@ -37,10 +37,10 @@ def score_with_classifier(model_dir: str | Path, texts: Sequence[str]) -> tuple[
 
 def read_scores(path: str | Path, ids: Sequence[str]) -> np.ndarray:
     """``p_green`` for ``ids`` from a table with ``id`` (or ``doc_id``) and ``p_green`` columns."""
-    from patentlab.classify.data import read_table
+    from patentlab.classify.data import id_column_of, read_table
 
     frame = read_table(path)
-    id_col = next((c for c in ("id", "doc_id", "patent_id") if c in frame.columns), None)
+    id_col = id_column_of(list(frame.columns))
     if id_col is None or "p_green" not in frame.columns:
         raise PatentlabError("a scores file needs an id (or doc_id) and a p_green column", path=path)
     scores = dict(zip(frame[id_col].astype(str), frame["p_green"].astype(float), strict=True))

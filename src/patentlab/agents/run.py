@@ -24,6 +24,7 @@ import pandas as pd
 from patentlab.agents.panel import AgentPanel, ClaimLabel
 from patentlab.agents.routing import AGENTS, HUMAN
 from patentlab.errors import PatentlabError
+from patentlab.jsonl import iter_objects
 from patentlab.storage import atomic_path, write_json
 
 PROGRESS_FILE = "progress.jsonl"
@@ -36,20 +37,13 @@ def _load_progress(path: Path, settings: dict) -> dict[str, dict]:
     if not path.exists():
         return {}
     done = {}
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut off by an interruption: that claim is redone
-            if row.get("settings") != settings:
-                raise PatentlabError(
-                    "this output folder holds labels from other panel settings; use a new --out",
-                    path=path,
-                )
-            done[row["id"]] = row
+    # A line cut off by an interruption is skipped: that claim is redone.
+    for _, row in iter_objects(path, skip_invalid=True):
+        if row.get("settings") != settings:
+            raise PatentlabError(
+                "this output folder holds labels from other panel settings; use a new --out", path=path
+            )
+        done[row["id"]] = row
     return done
 
 

@@ -42,6 +42,18 @@ _LABEL_WORDS = {"1": 1, "0": 0, "green": 1, "yes": 1, "true": 1, "not green": 0,
 _CONFIDENCE_WORDS = {"low": 0.3, "medium": 0.6, "high": 0.9}
 
 
+_DECODER = json.JSONDecoder()
+
+
+def _leading_object(text: str) -> dict | None:
+    """The JSON object at the start of ``text`` (trailing text ignored), or None."""
+    try:
+        obj, _ = _DECODER.raw_decode(text)
+    except json.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def parse_reply(text: str) -> tuple[dict | None, list[str]]:
     """The first JSON object in ``text``, repaired if needed, and the list of repairs made."""
     repairs: list[str] = []
@@ -56,24 +68,16 @@ def parse_reply(text: str) -> tuple[dict | None, list[str]]:
     if start > 0 and text[:start].strip():
         repairs.append("text before the JSON dropped")
     body = text[start:]
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(body)
-        if isinstance(obj, dict):
-            return obj, repairs
-    except json.JSONDecodeError:
-        pass
+    if (obj := _leading_object(body)) is not None:
+        return obj, repairs
     candidate = body[: body.rfind("}") + 1] if "}" in body else body
     for name, fix in _FIXES:
         fixed = fix(candidate)
         if fixed != candidate:
             candidate = fixed
             repairs.append(name)
-        try:
-            obj, _ = json.JSONDecoder().raw_decode(candidate)
-            if isinstance(obj, dict):
-                return obj, repairs
-        except json.JSONDecodeError:
-            continue
+        if (obj := _leading_object(candidate)) is not None:
+            return obj, repairs
     fields = _salvage_fields(body)
     return (fields, [*repairs, "fields read from broken JSON"]) if fields else (None, repairs)
 

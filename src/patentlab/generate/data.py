@@ -23,6 +23,7 @@ from typing import Any
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import MODES, check_mode, claim_items, clean_field, format_patent
+from patentlab.jsonl import iter_objects
 from patentlab.storage import atomic_dir, write_json
 
 TRAIN_FILE = "train.jsonl"
@@ -203,12 +204,10 @@ def read_texts(data_dir: str | Path, split: str = "train") -> list[str]:
     if not path.exists():
         raise PatentlabError(f"missing {name}; run `patentlab generate build-data` first", path=data_dir)
     texts = []
-    with open(path, encoding="utf-8") as fh:
-        for row, line in enumerate(fh, start=1):
-            try:
-                texts.append(json.loads(line)["text"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise PatentlabError("not a document row with a 'text' field", path=path, row=row) from None
+    for row, obj in iter_objects(path):
+        if "text" not in obj:
+            raise PatentlabError("not a document row with a 'text' field", path=path, row=row)
+        texts.append(obj["text"])
     if not texts:
         raise PatentlabError("no documents", path=path)
     return texts

@@ -9,15 +9,13 @@ optional ``llm`` extra (``make llm``).
 
 from __future__ import annotations
 
-import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab import console
 from patentlab.errors import PatentlabError
-from patentlab.generate.sample import BaseGenerator, Generation, SamplingStats, _check_sampling, row_seed
+from patentlab.generate.sample import BaseGenerator, Generation, SamplingConfig, row_seed
 
 #: Tokens of context: the longest conditioned prompt plus the new tokens must fit.
 DEFAULT_N_CTX = 2048
@@ -71,47 +69,26 @@ class LlamaCppGenerator(BaseGenerator):
     def device_name(self) -> str:
         return f"cpu (llama.cpp, {self.threads} threads)"
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        do_sample: bool = True,
-        temperature: float = 0.8,
-        top_p: float = 0.95,
-        top_k: int = 50,
-        max_new_tokens: int = 256,
-        repetition_penalty: float = 1.0,
-        seed: int = 0,
-        batch_size: int = 16,
-        progress: bool = False,
-    ) -> list[Generation]:
-        """Continue each prompt; the same arguments always give the same texts.
+    _progress_label = "sample (llama.cpp)"
 
-        ``batch_size`` is accepted for API compatibility and ignored. ``repetition_penalty``
-        maps to llama.cpp's ``repeat_penalty``, which looks at the last 64 tokens only.
-        """
-        _check_sampling(temperature, top_p, top_k, max_new_tokens, batch_size, repetition_penalty)
-        greedy = not do_sample or temperature == 0
-        stats = SamplingStats(sequences=len(prompts))
+    def _generate(
+        self, prompts: Sequence[str], config: SamplingConfig, *, greedy: bool, advance: Callable[[int], None]
+    ) -> list[Generation]:
+        """One sequence at a time: ``batch_size`` does not apply. ``repetition_penalty`` maps to
+        llama.cpp's ``repeat_penalty``, which looks at the last 64 tokens only."""
         results: list[Generation] = []
-        start = time.perf_counter()
-        with console.progress(transient=True) as bar:
-            task = bar.add_task("sample (llama.cpp)", total=len(prompts), visible=progress)
-            for row, text in enumerate(prompts):
-                # A fresh context per row: reusing the previous row's cached prefix could change
-                # the arithmetic, and with it the sample, depending on what ran before.
-                self.llm.reset()
-                out: dict[str, Any] = self.llm.create_completion(
-                    text, max_tokens=max_new_tokens, temperature=0.0 if greedy else temperature,
-                    top_p=top_p, top_k=top_k, min_p=0.0, typical_p=1.0, repeat_penalty=repetition_penalty,
-                    seed=row_seed(seed, row),
-                )  # type: ignore[assignment]  # fmt: skip
-                choice = out["choices"][0]
-                tokens = int(out["usage"]["completion_tokens"])
-                finished = choice["finish_reason"] == "stop"
-                results.append(Generation(text, text + choice["text"], tokens, finished, seed))
-                stats.new_tokens += tokens
-                bar.update(task, advance=1)
-        stats.seconds = time.perf_counter() - start
-        self.last_stats = stats
+        for row, text in enumerate(prompts):
+            # A fresh context per row: reusing the previous row's cached prefix could change
+            # the arithmetic, and with it the sample, depending on what ran before.
+            self.llm.reset()
+            out: dict[str, Any] = self.llm.create_completion(
+                text, max_tokens=config.max_new_tokens, temperature=0.0 if greedy else config.temperature,
+                top_p=config.top_p, top_k=config.top_k, min_p=0.0, typical_p=1.0,
+                repeat_penalty=config.repetition_penalty, seed=row_seed(config.seed, row),
+            )  # type: ignore[assignment]  # fmt: skip
+            choice = out["choices"][0]
+            tokens = int(out["usage"]["completion_tokens"])
+            finished = choice["finish_reason"] == "stop"
+            results.append(Generation(text, text + choice["text"], tokens, finished, config.seed))
+            advance(1)
         return results

@@ -16,7 +16,7 @@ Prompts are sorted by length before batching so that little padding is computed.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -55,8 +55,16 @@ class SamplingConfig:
     batch_size: int = 16
 
     def __post_init__(self) -> None:
-        _check_sampling(self.temperature, self.top_p, self.top_k, self.max_new_tokens,
-                        self.batch_size, self.repetition_penalty)  # fmt: skip
+        if self.temperature < 0:
+            raise PatentlabError("temperature must be >= 0", field="temperature")
+        if not 0 < self.top_p <= 1:
+            raise PatentlabError("top_p must be in (0, 1]", field="top_p")
+        if self.top_k < 0:
+            raise PatentlabError("top_k must be >= 0 (0 turns it off)", field="top_k")
+        if self.max_new_tokens < 1 or self.batch_size < 1:
+            raise PatentlabError("max_new_tokens and batch_size must be at least 1")
+        if self.repetition_penalty <= 0:
+            raise PatentlabError("repetition_penalty must be > 0", field="repetition_penalty")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +90,7 @@ class Generation:
 
 @dataclass
 class SamplingStats:
-    """Timing of the last :meth:`PatentGenerator.generate` call."""
+    """Timing of the last :meth:`BaseGenerator.generate` call."""
 
     sequences: int = 0
     new_tokens: int = 0
@@ -105,7 +113,7 @@ class BaseGenerator:
 
     and adds :meth:`sample` (top-down or bottom-up, optionally conditioned on titles or
     claims) returning :class:`Generation` objects that parse. Subclasses implement
-    :meth:`generate`.
+    :meth:`_generate`; :meth:`generate` checks the arguments and times the call around it.
     """
 
     #: ``"torch"`` or ``"llama-cpp"``.
@@ -124,8 +132,50 @@ class BaseGenerator:
         """Whether sampling runs on a GPU (it is then charged per GPU-hour)."""
         return False
 
-    def generate(self, prompts: Sequence[str], **kwargs: Any) -> list[Generation]:
-        """Continue each prompt (see :meth:`PatentGenerator.generate` for the arguments)."""
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        do_sample: bool = True,
+        temperature: float = 0.8,
+        top_p: float = 0.95,
+        top_k: int = 50,
+        max_new_tokens: int = 256,
+        repetition_penalty: float = 1.0,
+        seed: int = 0,
+        batch_size: int = 16,
+        progress: bool = False,
+    ) -> list[Generation]:
+        """Continue each prompt; the same arguments always give the same texts.
+
+        Row ``i`` samples with its own seed, :func:`row_seed` of ``(seed, i)``. ``temperature=0``
+        or ``do_sample=False`` decodes greedily. The timing goes to :attr:`last_stats`.
+        """
+        from patentlab import console
+
+        config = SamplingConfig(
+            temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
+            repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size,
+        )  # fmt: skip
+        start = time.perf_counter()
+        with console.progress(transient=True) as bar:
+            task = bar.add_task(self._progress_label, total=len(prompts), visible=progress)
+            generations = self._generate(
+                prompts, config, greedy=not do_sample or temperature == 0,
+                advance=lambda rows: bar.update(task, advance=rows),
+            )  # fmt: skip
+        self.last_stats = SamplingStats(
+            len(prompts), sum(g.new_tokens for g in generations), time.perf_counter() - start
+        )
+        return generations
+
+    #: The progress bar's label while :meth:`generate` runs.
+    _progress_label = "sample"
+
+    def _generate(
+        self, prompts: Sequence[str], config: SamplingConfig, *, greedy: bool, advance: Callable[[int], None]
+    ) -> list[Generation]:
+        """The engine's part of :meth:`generate`: ``config`` is checked; call ``advance(k)`` after k rows."""
         raise NotImplementedError
 
     def __call__(
@@ -212,66 +262,35 @@ class PatentGenerator(BaseGenerator):
     def on_gpu(self) -> bool:
         return self.device.type == "cuda"
 
-    def generate(
-        self,
-        prompts: Sequence[str],
-        *,
-        do_sample: bool = True,
-        temperature: float = 0.8,
-        top_p: float = 0.95,
-        top_k: int = 50,
-        max_new_tokens: int = 256,
-        repetition_penalty: float = 1.0,
-        seed: int = 0,
-        batch_size: int = 16,
-        progress: bool = False,
+    def _generate(
+        self, prompts: Sequence[str], config: SamplingConfig, *, greedy: bool, advance: Callable[[int], None]
     ) -> list[Generation]:
-        """Continue each prompt; the same arguments always give the same texts.
-
-        Row ``i`` samples with a generator seeded from ``(seed, i)``. ``temperature=0`` or
-        ``do_sample=False`` decodes greedily.
-        """
         import torch
 
-        _check_sampling(temperature, top_p, top_k, max_new_tokens, batch_size, repetition_penalty)
-        greedy = not do_sample or temperature == 0
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         results: list[Generation | None] = [None] * len(prompts)
-        stats = SamplingStats(sequences=len(prompts))
-        start = time.perf_counter()
-        from patentlab import console
-
-        with console.progress(transient=True) as bar:
-            task = bar.add_task("sample", total=len(prompts), visible=progress)
-            for b in range(0, len(order), batch_size):
-                rows = order[b : b + batch_size]
-                generators = [torch.Generator().manual_seed(row_seed(seed, i)) for i in rows]
-                with torch.inference_mode():
-                    new_ids, finished = self._decode(
-                        [prompts[i] for i in rows], generators, greedy=greedy, temperature=temperature,
-                        top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-                        repetition_penalty=repetition_penalty,
-                    )  # fmt: skip
-                for row, ids, done in zip(rows, new_ids, finished, strict=True):
-                    continuation = self.tokenizer.decode(ids, skip_special_tokens=True)
-                    results[row] = Generation(prompts[row], prompts[row] + continuation, len(ids), done, seed)
-                    stats.new_tokens += len(ids)
-                bar.update(task, advance=len(rows))
-        stats.seconds = time.perf_counter() - start
-        self.last_stats = stats
+        for b in range(0, len(order), config.batch_size):
+            rows = order[b : b + config.batch_size]
+            generators = [torch.Generator().manual_seed(row_seed(config.seed, i)) for i in rows]
+            with torch.inference_mode():
+                new_ids, finished = self._decode(
+                    [prompts[i] for i in rows], generators, config, greedy=greedy
+                )
+            for row, ids, done in zip(rows, new_ids, finished, strict=True):
+                continuation = self.tokenizer.decode(ids, skip_special_tokens=True)
+                results[row] = Generation(
+                    prompts[row], prompts[row] + continuation, len(ids), done, config.seed
+                )
+            advance(len(rows))
         return [r for r in results if r is not None]
 
     def _decode(
         self,
         prompts: list[str],
         generators: list[torch.Generator],
+        config: SamplingConfig,
         *,
         greedy: bool,
-        temperature: float,
-        top_p: float,
-        top_k: int,
-        max_new_tokens: int,
-        repetition_penalty: float,
     ) -> tuple[list[list[int]], list[bool]]:
         """Decode one batch; returns each row's new token ids and whether it ended by itself."""
         import torch
@@ -292,14 +311,14 @@ class PatentGenerator(BaseGenerator):
         cache = out.past_key_values
         # Tokens seen so far, for the repetition penalty; left padding stands in as a real token.
         seen = torch.where(mask.bool(), input_ids, input_ids[:, -1:])
-        for _ in range(max_new_tokens):
+        for _ in range(config.max_new_tokens):
             logits = out.logits[:, -1, :].float()
-            if repetition_penalty != 1.0:
-                logits = _penalise_repeats(logits, seen, repetition_penalty)
+            if config.repetition_penalty != 1.0:
+                logits = _penalise_repeats(logits, seen, config.repetition_penalty)
             if greedy:
                 next_ids = logits.argmax(-1)
             else:
-                probs = _filtered_probs(logits, temperature, top_p, top_k).cpu()
+                probs = _filtered_probs(logits, config.temperature, config.top_p, config.top_k).cpu()
                 next_ids = torch.stack([
                     torch.multinomial(probs[j], 1, generator=generators[row])[0]
                     for j, row in enumerate(active)
@@ -349,19 +368,6 @@ def load_generator(
 
         return LlamaCppGenerator.from_pretrained(name_or_path, threads=threads, gguf_dtype=gguf_dtype)
     return PatentGenerator.from_pretrained(name_or_path, device=device)
-
-
-def _check_sampling(temperature, top_p, top_k, max_new_tokens, batch_size, repetition_penalty) -> None:
-    if temperature < 0:
-        raise PatentlabError("temperature must be >= 0", field="temperature")
-    if not 0 < top_p <= 1:
-        raise PatentlabError("top_p must be in (0, 1]", field="top_p")
-    if top_k < 0:
-        raise PatentlabError("top_k must be >= 0 (0 turns it off)", field="top_k")
-    if max_new_tokens < 1 or batch_size < 1:
-        raise PatentlabError("max_new_tokens and batch_size must be at least 1")
-    if repetition_penalty <= 0:
-        raise PatentlabError("repetition_penalty must be > 0", field="repetition_penalty")
 
 
 def _filtered_probs(logits: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:

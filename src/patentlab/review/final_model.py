@@ -106,7 +106,8 @@ def run_final_iterations(
     eval_data = load_labeled(eval_file)
     eval_name = Path(eval_file).stem
     base_name = Path(config.base_model).name
-    overlap = set(eval_data.texts) & set(load_labeled(gold_csv, prefer_human=True).texts)
+    human_gold = load_labeled(gold_csv, prefer_human=True)
+    overlap = set(eval_data.texts) & set(human_gold.texts)
     if overlap:
         raise PatentlabError(
             f"{len(overlap)} gold claims are also in the eval set; drop them first", path=gold_csv
@@ -140,7 +141,7 @@ def run_final_iterations(
     single_llm.weights = gold_weights(single_llm.labels, gold_weight, balance=balance_gold)
     single_llm.y02 = None
     mas_hitl = load_gold(gold_file, weight=gold_weight, balance=balance_gold)
-    changed = int((single_llm.labels != load_labeled(gold_csv, prefer_human=True).labels).sum())
+    changed = int((single_llm.labels != human_gold.labels).sum())
     console.out.print(
         f"gold: {len(mas_hitl)} claims through the review store ({gold_file}); the human labels "
         f"differ from the single LLM's on {changed}"

@@ -20,6 +20,7 @@ llm_json   LLM replies: any text, and valid objects wrapped in prose, fences, qu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -57,56 +58,38 @@ XML_SEEDS = (
 )
 
 
-def _read_all(path: Path, fmt: str = "auto") -> int:
-    """Rows a corpus reader yields for ``path``; PatentlabError passes through."""
+def _read_back(name: str, data: bytes | pa.Table, reader: Callable[[str], Any] | None = None) -> None:
+    """Write ``data`` to a temporary file ``name`` and read all of it back with ``reader`` (the
+    corpus readers by default); a PatentlabError is the one failure allowed."""
     from patentlab.corpus.readers import read_source
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # readers warn about skipped rows; that is allowed
-        return sum(t.num_rows for t in read_source(str(path), fmt=fmt))
-
-
-def _expect_clean(run: Callable[[], Any]) -> Any:
-    try:
-        return run()
-    except PatentlabError:
-        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        if isinstance(data, pa.Table):
+            pq.write_table(data, path)
+        else:
+            path.write_bytes(data)
+        with warnings.catch_warnings(), contextlib.suppress(PatentlabError):
+            warnings.simplefilter("ignore")  # readers warn about skipped rows; that is allowed
+            sum(t.num_rows for t in (reader or read_source)(str(path)))
 
 
 def check_csv(data: bytes) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "claims.csv"
-        path.write_bytes(data)
-        _expect_clean(lambda: _read_all(path))
+    _read_back("claims.csv", data)
 
 
 def check_jsonl(data: bytes) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "records.jsonl"
-        path.write_bytes(data)
-        _expect_clean(lambda: _read_all(path))
+    _read_back("records.jsonl", data)
 
 
 def check_parquet(table: pa.Table) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "records.parquet"
-        pq.write_table(table, path)
-        _expect_clean(lambda: _read_all(path))
+    _read_back("records.parquet", table)
 
 
 def check_uspto_xml(data: bytes) -> None:
     from patentlab.corpus.readers.uspto_xml import read_uspto_xml
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "doc.xml"
-        path.write_bytes(data)
-
-        def read() -> int:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return sum(t.num_rows for t in read_uspto_xml(path))
-
-        _expect_clean(read)
+    _read_back("doc.xml", data, read_uspto_xml)
 
 
 def check_markdown(case: tuple[str, Any]) -> None:

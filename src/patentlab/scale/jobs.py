@@ -136,19 +136,12 @@ def load_predictor(model_dir: str | Path, batch_size: int = 32) -> Callable[[lis
     """
     from patentlab.classify.baseline import FrozenEncoderClassifier
     from patentlab.classify.evaluate import load_classifier
-    from patentlab.embed import Encoder
 
     model = load_classifier(model_dir)
     if isinstance(model, FrozenEncoderClassifier):
-        encoder = Encoder(
-            model.model,
-            max_length=model.max_length,
-            dtype=model.dtype,
-            chunk=model.chunk,
-            batch_size=batch_size,
-            cache=False,
-        )
-        return lambda texts: model.lr_.predict_proba(encoder.encode(texts, show_progress=False))[:, 1]
+        model.set_params(batch_size=batch_size, cache=False)
+        model.embed([], show_progress=False)  # load the encoder now, with the worker
+        return lambda texts: model.predict_proba(texts, show_progress=False)[:, 1]
     return lambda texts: model.predict_proba(texts, batch_size=batch_size)[:, 1]
 
 

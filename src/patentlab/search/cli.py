@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -62,14 +63,6 @@ def index(
     )
 
 
-def _filters(source, green, y02, cpc, date_from, date_to):
-    from patentlab.search.filters import SearchFilters
-
-    return SearchFilters.parse(
-        source=source, green=green, y02=y02, cpc=cpc, date_from=date_from, date_to=date_to
-    )
-
-
 def _print(results, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
@@ -105,6 +98,32 @@ _DW = typer.Option(1.0, help="RRF weight of the dense list.")
 _JSON = typer.Option(False, "--json", help="Print the results as JSON.")
 
 
+def _search(
+    method: str,
+    subject: str,
+    index_dir: Path,
+    k: int,
+    mode: str,
+    keyword_weight: float,
+    dense_weight: float,
+    as_json: bool,
+    **filters: Any,
+) -> None:
+    """The body of ``query`` and ``similar``: ``SearchIndex.<method>(subject, …)``, printed."""
+    from patentlab.search.filters import SearchFilters
+    from patentlab.search.index import SearchIndex
+
+    with SearchIndex.open(index_dir) as idx:
+        results = getattr(idx, method)(
+            subject,
+            k=k,
+            mode=mode,
+            filters=SearchFilters.parse(**filters),
+            weights={"keyword": keyword_weight, "dense": dense_weight},
+        )
+    _print(results, as_json)
+
+
 @app.command()
 def query(
     text: str = typer.Argument(..., help="A few words, or a whole claim."),
@@ -122,17 +141,10 @@ def query(
     as_json: bool = _JSON,
 ) -> None:
     """Search the index for TEXT."""
-    from patentlab.search.index import SearchIndex
-
-    with SearchIndex.open(index_dir) as idx:
-        results = idx.search(
-            text,
-            k=k,
-            mode=mode,
-            filters=_filters(source, green, y02, cpc, date_from, date_to),
-            weights={"keyword": keyword_weight, "dense": dense_weight},
-        )
-    _print(results, as_json)
+    _search(
+        "search", text, index_dir, k, mode, keyword_weight, dense_weight, as_json,
+        source=source, green=green, y02=y02, cpc=cpc, date_from=date_from, date_to=date_to,
+    )  # fmt: skip
 
 
 @app.command()
@@ -152,17 +164,10 @@ def similar(
     as_json: bool = _JSON,
 ) -> None:
     """ "More like this": the documents closest to DOC_ID."""
-    from patentlab.search.index import SearchIndex
-
-    with SearchIndex.open(index_dir) as idx:
-        results = idx.similar(
-            doc_id,
-            k=k,
-            mode=mode,
-            filters=_filters(source, green, y02, cpc, date_from, date_to),
-            weights={"keyword": keyword_weight, "dense": dense_weight},
-        )
-    _print(results, as_json)
+    _search(
+        "similar", doc_id, index_dir, k, mode, keyword_weight, dense_weight, as_json,
+        source=source, green=green, y02=y02, cpc=cpc, date_from=date_from, date_to=date_to,
+    )  # fmt: skip
 
 
 @app.command()

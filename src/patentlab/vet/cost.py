@@ -75,24 +75,21 @@ def cost_summary(
         tokens=sum(s.tokens for s in stages.values()),
     )
     usd = total.usd(prices)
+    # What one invention costs; gpu_seconds are already in the dollars.
+    shared = {
+        "wall_seconds": total.wall_seconds,
+        "cpu_seconds": total.cpu_seconds,
+        "tokens": total.tokens,
+        "usd": usd,
+    }
 
-    def per(value: float, n: int) -> float | None:
-        return round(value / n, 6) if n else None
+    def per(n: int) -> dict[str, float | None]:
+        return {key: round(value / n, 6) if n else None for key, value in shared.items()}
 
     return {
         "prices": asdict(prices),
         "stages": {name: {**asdict(s), "usd": round(s.usd(prices), 8)} for name, s in stages.items()},
         "total": {**asdict(total), "usd": round(usd, 8)},
-        "per_generated": {
-            "wall_seconds": per(total.wall_seconds, n_generated),
-            "cpu_seconds": per(total.cpu_seconds, n_generated),
-            "tokens": per(total.tokens, n_generated),
-            "usd": per(usd, n_generated),
-        },
-        "per_accepted": {
-            "wall_seconds": per(total.wall_seconds, n_accepted),
-            "cpu_seconds": per(total.cpu_seconds, n_accepted),
-            "tokens": per(total.tokens, n_accepted),
-            "usd": per(usd, n_accepted),
-        },
+        "per_generated": per(n_generated),
+        "per_accepted": per(n_accepted),
     }

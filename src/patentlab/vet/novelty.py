@@ -21,7 +21,6 @@ says which and names the document it copied.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from patentlab import console
 from patentlab.errors import PatentlabError
+from patentlab.jsonl import iter_objects
 from patentlab.vet.text import ngrams, words
 
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # an odd 64-bit constant (golden ratio)
@@ -326,20 +326,17 @@ def load_training_documents(source: str | Path) -> list[TrainingDocument]:
     if path.is_dir() and (path / TRAIN_FILE).exists():
         from patentlab.generate.parse import parse_patent
 
-        with open(path / TRAIN_FILE, encoding="utf-8") as fh:
-            for row, line in enumerate(fh, start=1):
-                try:
-                    obj = json.loads(line)
-                    doc_id, text = str(obj["id"]), obj["text"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    raise PatentlabError(
-                        "not a training row with 'id' and 'text'", path=path / TRAIN_FILE, row=row
-                    ) from None
-                if doc_id not in docs:
-                    parsed = parse_patent(text, finished=True)
-                    docs[doc_id] = TrainingDocument(
-                        doc_id, patent_text(parsed.title, parsed.abstract, parsed.claims)
-                    )
+        for row, obj in iter_objects(path / TRAIN_FILE):
+            if "id" not in obj or "text" not in obj:
+                raise PatentlabError(
+                    "not a training row with 'id' and 'text'", path=path / TRAIN_FILE, row=row
+                )
+            doc_id = str(obj["id"])
+            if doc_id not in docs:
+                parsed = parse_patent(obj["text"], finished=True)
+                docs[doc_id] = TrainingDocument(
+                    doc_id, patent_text(parsed.title, parsed.abstract, parsed.claims)
+                )
     else:
         if not path.exists():
             raise PatentlabError("no such training corpus", path=path)

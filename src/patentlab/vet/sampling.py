@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
-from patentlab.generate.model import weights_sha256
+from patentlab.generate.model import resolve_model, weights_sha256
 from patentlab.vet.cost import Stopwatch
 from patentlab.vet.generations import write_generations
 
@@ -52,7 +52,7 @@ def sample_generations(
         generator = load_generator(model, engine=engine, device=device, threads=threads)
     with sample_time:
         generations = generator.sample(mode, n, progress=progress, **config.to_dict())
-    source = getattr(generator, "source", None) or _resolved(model)
+    source = getattr(generator, "source", None) or resolve_model(model)
     meta: dict[str, Any] = {
         "model": {
             "name_or_path": str(model) if model is not None else "smollm2-135m",
@@ -73,12 +73,6 @@ def sample_generations(
         },
     }
     return write_generations(out_path, [g.to_dict() for g in generations], meta)
-
-
-def _resolved(model: str | Path | None) -> str:
-    from patentlab.generate.model import resolve_model
-
-    return resolve_model(model)
 
 
 __all__ = ["sample_generations", "weights_sha256"]

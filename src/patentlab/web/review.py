@@ -79,11 +79,12 @@ def get_store(request: Request):
 
 
 async def read_body(request: Request) -> bytes:
-    """The request body, refused with 413 as soon as it grows past ``max_body_bytes``."""
+    """The request body, refused with 413 as soon as it grows past ``max_body_bytes``.
+
+    A declared Content-Length over the limit never gets here (the app's middleware refuses it);
+    this bounds bodies sent without one.
+    """
     limit = _settings(request).max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise HTTPException(413, f"request body over {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -157,10 +158,30 @@ def _require_store(request: Request):
     return store
 
 
-def _error(exc: PatentlabError) -> HTTPException:
+async def _form_write(request: Request, acting_for_field: str | None = None):
+    """The store, form and actor of a form post, after the checks of :func:`writer`."""
+    store = _require_store(request)
+    form = await read_form(request)
+    acting_for = form.get(acting_for_field) if acting_for_field else None
+    return store, form, await writer(request, store, form.get("csrf_token"), acting_for)
+
+
+async def _json_write(request: Request):
+    """The store, JSON body and actor of an API write, after the checks of :func:`writer`."""
+    store = _require_store(request)
+    data = await read_json(request)
+    acting_for = _optional_str(data, "reviewer")
+    return store, data, await writer(request, store, request.headers.get("x-csrf-token"), acting_for)
+
+
+async def _call(fn, *args: Any, **kwargs: Any) -> Any:
+    """``fn`` (a store operation) in the thread pool, its errors as HTTP 404 (not found) or 422."""
     from patentlab.review.store import NotFound
 
-    return HTTPException(404 if isinstance(exc, NotFound) else 422, str(exc))
+    try:
+        return await run_in_threadpool(fn, *args, **kwargs)
+    except PatentlabError as exc:
+        raise HTTPException(404 if isinstance(exc, NotFound) else 422, str(exc)) from exc
 
 
 def _label(value: Any) -> int:
@@ -283,9 +304,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
-    store = _require_store(request)
-    form = await read_form(request)
-    await writer(request, store, form.get("csrf_token"), None)
+    await _form_write(request)
     response = RedirectResponse("/review/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE)
     return response
@@ -294,20 +313,15 @@ async def logout(request: Request) -> Response:
 @router.post("/decide", include_in_schema=False)
 async def decide_form(request: Request) -> Response:
     """The no-JavaScript path: a plain form post, then back to the queue."""
-    store = _require_store(request)
-    form = await read_form(request)
-    actor = await writer(request, store, form.get("csrf_token"), form.get("reviewer"))
-    try:
-        await run_in_threadpool(
-            store.decide,
-            actor.name,
-            form.get("claim_id", ""),
-            _label(form.get("label")),
-            note=form.get("note", ""),
-            request_id=form.get("request_id") or None,
-        )
-    except PatentlabError as exc:
-        raise _error(exc) from exc
+    store, form, actor = await _form_write(request, "reviewer")
+    await _call(
+        store.decide,
+        actor.name,
+        form.get("claim_id", ""),
+        _label(form.get("label")),
+        note=form.get("note", ""),
+        request_id=form.get("request_id") or None,
+    )
     return RedirectResponse("/review", status_code=303)
 
 
@@ -362,20 +376,13 @@ async def api_decide(request: Request) -> JSONResponse:
 
     A repeated ``request_id`` returns the first answer with ``"duplicate": true``.
     """
-    store = _require_store(request)
-    data = await read_json(request)
-    actor = await writer(request, store, request.headers.get("x-csrf-token"), _optional_str(data, "reviewer"))
+    store, data, actor = await _json_write(request)
     claim_id = _optional_str(data, "claim_id")
     if not claim_id:
         raise HTTPException(422, "field 'claim_id' is required")
     label = _label(data.get("label"))
     note, request_id = _optional_str(data, "note") or "", _optional_str(data, "request_id")
-    try:
-        result = await run_in_threadpool(
-            store.decide, actor.name, claim_id, label, note=note, request_id=request_id
-        )
-    except PatentlabError as exc:
-        raise _error(exc) from exc
+    result = await _call(store.decide, actor.name, claim_id, label, note=note, request_id=request_id)
     progress = await run_in_threadpool(store.progress, actor.name)
     return JSONResponse(
         {**asdict(result), "reviewer": actor.name, "progress": progress},
@@ -386,18 +393,13 @@ async def api_decide(request: Request) -> JSONResponse:
 @router.post("/api/undo")
 async def api_undo(request: Request) -> dict[str, Any]:
     """Undo the reviewer's latest label (or the one on ``claim_id``); ``undone`` is null if none."""
-    store = _require_store(request)
-    data = await read_json(request)
-    actor = await writer(request, store, request.headers.get("x-csrf-token"), _optional_str(data, "reviewer"))
-    try:
-        result = await run_in_threadpool(
-            store.undo,
-            actor.name,
-            claim_id=_optional_str(data, "claim_id"),
-            request_id=_optional_str(data, "request_id"),
-        )
-    except PatentlabError as exc:
-        raise _error(exc) from exc
+    store, data, actor = await _json_write(request)
+    result = await _call(
+        store.undo,
+        actor.name,
+        claim_id=_optional_str(data, "claim_id"),
+        request_id=_optional_str(data, "request_id"),
+    )
     progress = await run_in_threadpool(store.progress, actor.name)
     return {"undone": asdict(result) if result else None, "reviewer": actor.name, "progress": progress}
 
@@ -418,10 +420,7 @@ async def export(request: Request, fmt: str, policy: str = "admin") -> Response:
         raise HTTPException(403, "only admins export gold labels")
     if fmt not in ("csv", "parquet"):
         raise HTTPException(404, "export as .csv or .parquet")
-    try:
-        content = await run_in_threadpool(_export_bytes, store, fmt, policy)
-    except PatentlabError as exc:
-        raise _error(exc) from exc
+    content = await _call(_export_bytes, store, fmt, policy)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.apache.parquet"
     headers = {
         "Content-Disposition": f'attachment; filename="gold_labels.{fmt}"',

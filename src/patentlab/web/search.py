@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
@@ -120,17 +120,36 @@ Mode = Annotated[str, Query(pattern=f"^({'|'.join(MODES)})$", description="hybri
 Weight = Annotated[float, Query(ge=0, le=100)]
 
 
-def _api_results(index: SearchIndex, q: str, like: str | None, **kwargs: Any) -> dict:
+def search_options(
+    k: K = 10,
+    mode: Mode = "hybrid",
+    source: Source = None,
+    green: Green = None,
+    y02: Y02 = None,
+    cpc: Cpc = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    kw: Weight = 1.0,
+    dw: Weight = 1.0,
+) -> dict[str, Any]:
+    """The query parameters ``/api/search`` and ``/api/similar`` share (a FastAPI dependency).
+
+    Filters stay raw here: they are parsed after the index is opened, so a missing index is a 503.
+    """
+    return {
+        "k": k, "mode": mode, "kw": kw, "dw": dw,
+        "filters": {"source": source, "green": green, "y02": y02, "cpc": cpc,
+                    "date_from": date_from, "date_to": date_to},
+    }  # fmt: skip
+
+
+SearchOptions = Annotated[dict[str, Any], Depends(search_options)]
+
+
+def _api_results(index: SearchIndex, q: str, like: str | None, options: dict[str, Any]) -> dict:
     try:
-        filters = SearchFilters.parse(
-            source=kwargs.pop("source"),
-            green=kwargs.pop("green"),
-            y02=kwargs.pop("y02"),
-            cpc=kwargs.pop("cpc"),
-            date_from=kwargs.pop("date_from"),
-            date_to=kwargs.pop("date_to"),
-        )
-        results = _run(index, q=q, like=like, filters=filters, **kwargs)
+        filters = SearchFilters.parse(**options["filters"])
+        results = _run(index, q=q, like=like, **{**options, "filters": filters})
     except PatentlabError as exc:
         raise HTTPException(404 if _not_found(exc) else 422, str(exc)) from None
     return results.to_dict()
@@ -139,49 +158,21 @@ def _api_results(index: SearchIndex, q: str, like: str | None, **kwargs: Any) ->
 @router.get("/api/search", tags=["search"], summary="Search patents and published inventions")
 def api_search(
     request: Request,
+    options: SearchOptions,
     q: Annotated[str, Query(max_length=100_000, description="A few words or a whole claim.")] = "",
-    k: K = 10,
-    mode: Mode = "hybrid",
-    source: Source = None,
-    green: Green = None,
-    y02: Y02 = None,
-    cpc: Cpc = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    kw: Weight = 1.0,
-    dw: Weight = 1.0,
 ) -> dict:
     """Hybrid (BM25 + dense, fused by reciprocal rank), keyword or dense search.
 
     Each hit carries its fused score, its rank in each list, a snippet and the character spans
     of the snippet that matched the query. An empty ``q`` returns no hits.
     """
-    return _api_results(
-        get_index(request), q, None, k=k, mode=mode, source=source, green=green, y02=y02, cpc=cpc,
-        date_from=date_from, date_to=date_to, kw=kw, dw=dw,
-    )  # fmt: skip
+    return _api_results(get_index(request), q, None, options)
 
 
 @router.get("/api/similar/{doc_id:path}", tags=["search"], summary="Documents similar to one document")
-def api_similar(
-    request: Request,
-    doc_id: str,
-    k: K = 10,
-    mode: Mode = "hybrid",
-    source: Source = None,
-    green: Green = None,
-    y02: Y02 = None,
-    cpc: Cpc = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
-    kw: Weight = 1.0,
-    dw: Weight = 1.0,
-) -> dict:
+def api_similar(request: Request, doc_id: str, options: SearchOptions) -> dict:
     """ "More like this": the nearest documents to ``doc_id`` by its vector and its rarest words."""
-    return _api_results(
-        get_index(request), "", doc_id, k=k, mode=mode, source=source, green=green, y02=y02, cpc=cpc,
-        date_from=date_from, date_to=date_to, kw=kw, dw=dw,
-    )  # fmt: skip
+    return _api_results(get_index(request), "", doc_id, options)
 
 
 @router.get("/api/doc/{doc_id:path}", tags=["search"], summary="One document with all its claims")
