@@ -162,9 +162,12 @@ def verdict(m: dict) -> str:
         return "collapsed to one answer"
     if m.get("n", 0) < 30:
         return f"n = {m.get('n')}: too few claims to tell"
-    if abs(m.get("kappa", 0.0)) < 0.1:
+    kappa = m.get("kappa")
+    if kappa is None:
+        return "κ undefined"
+    if abs(kappa) < 0.1:
         return "near chance"
-    return "better than chance" if m["kappa"] > 0 else "worse than chance"
+    return "better than chance" if kappa > 0 else "worse than chance"
 
 
 def report(results: dict[str, dict], lora: dict | None, command: str, seconds: float) -> str:
@@ -213,7 +216,7 @@ def report(results: dict[str, dict], lora: dict | None, command: str, seconds: f
             f"Not measured in this run: {', '.join(missing)}. `bench_agents.py` with no arguments runs"
             " every setup (the better part of a day on 2 cores; checkpoints add up across runs).",
         ]  # fmt: skip
-    agents = {k: v for k, v in results.items() if "judge" in v and "kappa" in v}
+    agents = {k: v for k, v in results.items() if "judge" in v and v.get("kappa") is not None}
     if agents:
         best = max(agents, key=lambda k: agents[k]["kappa"])
         baseline = results[f"frozen baseline, p_green ≥ 0.5 (n = {agents[best]['n']})"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patentlab.cli import main
 from patentlab.corpus.readers import read_source
 from patentlab.corpus.schema import records_to_table
 from patentlab.data import sample_path
@@ -219,3 +221,24 @@ def test_parser_never_raises_on_arbitrary_text(text):
     assert len(parsed.claims) == len(parsed.claim_numbers)
     parse_patent(text.encode("utf-8"))  # non-strings are converted, not rejected
     parse_patent(None)
+
+
+def test_cli_parse_reads_jsonl_and_names_the_bad_row(records, tmp_path, capsys):
+    good = tmp_path / "gen.jsonl"
+    rows = [{"text": format_patent(r, TOP_DOWN), "finished": True} for r in records[:3]]
+    good.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["generate", "parse", str(good)]) == 0
+    parsed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [p["title"] for p in parsed] == [clean_field(r["title"]) for r in records[:3]]
+
+    no_text = tmp_path / "no_text.jsonl"
+    no_text.write_text(json.dumps(rows[0]) + "\n" + '{"finished": true}\n', encoding="utf-8")
+    assert main(["generate", "parse", str(no_text)]) == 2
+    err = capsys.readouterr().err
+    assert "row 2" in err and "text" in err and len(err.strip().splitlines()) == 1
+
+    cp1252 = tmp_path / "cp1252.jsonl"
+    cp1252.write_bytes(json.dumps(rows[0]).encode() + b"\n" + '{"text": "80° C"}\n'.encode("cp1252"))
+    assert main(["generate", "parse", str(cp1252)]) == 2
+    err = capsys.readouterr().err
+    assert "row 2" in err and "not valid UTF-8" in err and len(err.strip().splitlines()) == 1

@@ -72,3 +72,10 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert main(["search", "index", str(bad), "--index", str(tmp_path / "i")]) == 2
     err = capsys.readouterr().err
     assert "doc_type" in err and "row 1" in err and len(err.strip().splitlines()) == 1
+    # A damaged manifest (a cut-off copy, a hand edit) names the file instead of a traceback.
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "index.json").write_text('{"format": 2,', encoding="utf-8")
+    assert main(["search", "query", "x", "--index", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert "index.json" in err and "not valid JSON" in err and len(err.strip().splitlines()) == 1

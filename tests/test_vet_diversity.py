@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+from patentlab.data import sample_path
 from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
 from patentlab.vet.diversity import batch_diversity, bleu, mean_pairwise_distance, self_bleu
+from patentlab.vet.text import words
 
 A = "a solar panel with a tracking mount that follows the sun across the sky"
 B = "a wind turbine blade with a serrated trailing edge that reduces noise"
@@ -22,6 +26,17 @@ def test_self_bleu_is_higher_for_a_repetitive_batch():
     assert self_bleu([A, A, A]) == pytest.approx(1.0)
     assert self_bleu([A, B]) < 0.2
     assert self_bleu([A]) is None
+
+
+def test_self_bleu_equals_bleu_against_the_rest_on_real_claims():
+    """The one-pass self-BLEU (two top counts per n-gram) gives exactly the plain definition."""
+    lines = sample_path("full_records_334.jsonl").read_text(encoding="utf-8").splitlines()[:25]
+    claims = [json.loads(line)["claims"][0] for line in lines]
+    batch = claims + claims[:3] + ["", "a"]  # repeated claims, an empty and a one-word text
+    tokens = [words(t) for t in batch]
+    plain = np.mean([bleu(tokens[i], tokens[:i] + tokens[i + 1 :]) for i in range(len(tokens))])
+    assert self_bleu(batch) == pytest.approx(plain, abs=1e-12)
+    assert 0.0 < self_bleu(claims) < self_bleu(batch)
 
 
 def test_mean_pairwise_distance():

@@ -1,4 +1,5 @@
-"""Atomic writes: a failed run never leaves partial files or damages an earlier run's output."""
+"""Atomic writes (a failed run never leaves partial files or damages an earlier run's output),
+and reading back the JSON they wrote."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from patentlab.errors import PatentlabError
 
 
 @contextlib.contextmanager
@@ -42,6 +45,15 @@ def write_text(target: str | Path, text: str) -> Path:
 def write_json(target: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented UTF-8 JSON to ``target`` atomically."""
     return write_text(target, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def read_json(path: str | Path, what: str = "the file") -> Any:
+    """Read a JSON file; a file that is not valid JSON gives a one-line PatentlabError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PatentlabError(f"{what} is not valid JSON ({exc.msg}, line {exc.lineno})", path=path) from None
 
 
 @contextlib.contextmanager

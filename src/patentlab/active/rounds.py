@@ -14,14 +14,13 @@ A claim that was queued in any earlier round, or whose id appears in a registere
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from patentlab.errors import PatentlabError
-from patentlab.storage import atomic_path, write_json
+from patentlab.storage import atomic_path, read_json, write_json
 
 LEDGER_FILE = "rounds.json"
 QUEUE_COLUMNS = ("id", "text", "p_green", "u", "score", "strategy", "round", "rank")
@@ -49,10 +48,7 @@ class RoundLedger:
         self.directory = Path(directory)
         path = self.directory / LEDGER_FILE
         if path.exists():
-            try:
-                state = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise PatentlabError(f"the ledger is not valid JSON ({exc.msg})", path=path) from None
+            state = read_json(path, "the ledger")
         else:
             state = {"format": "patentlab-active/1", "rounds": [], "labelled_ids": []}
         self._state = state

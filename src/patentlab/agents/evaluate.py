@@ -7,6 +7,26 @@ from collections.abc import Sequence
 import numpy as np
 
 
+def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
+    """Cohen's kappa of two raters' 0/1 labels on the same items; None when undefined.
+
+    Kappa is undefined when chance agreement is 1 (both raters gave one and the same label to
+    every item), where ``(po - pe) / (1 - pe)`` divides by zero. sklearn's ``cohen_kappa_score``
+    returns NaN there with a warning; None says "undefined" without either.
+    """
+    if len(a) != len(b):
+        raise ValueError("the two raters must label the same items")
+    n = len(a)
+    if n == 0:
+        return None
+    observed = sum(int(x) == int(y) for x, y in zip(a, b, strict=True)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    if expected >= 1.0:
+        return None
+    return float((observed - expected) / (1 - expected))
+
+
 def agreement(
     human: Sequence[int], agent: Sequence[int | None], p_green: Sequence[float | None] | None = None
 ) -> dict:
@@ -14,9 +34,10 @@ def agreement(
 
     ``p_green`` (the judge's label-token probability) adds ROC-AUC over the claims that have one:
     it measures whether the model ranks green claims higher even when its labels collapse to
-    one class. ``coverage`` is the share of claims with an agent label.
+    one class. ``coverage`` is the share of claims with an agent label; ``kappa`` is None when
+    it is undefined (humans and agents all gave the one same label).
     """
-    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     human = np.asarray(human, dtype=int)
     labelled = np.array([a is not None and not (isinstance(a, float) and np.isnan(a)) for a in agent])
@@ -26,7 +47,7 @@ def agreement(
     if len(pred):
         out.update(
             accuracy=float(accuracy_score(y, pred)),
-            kappa=float(cohen_kappa_score(y, pred)) if len(set(y) | set(pred)) > 1 else 0.0,
+            kappa=cohen_kappa(y, pred),
             f1_green=float(f1_score(y, pred, zero_division=0)),
             predicted_green=float(pred.mean()),
         )

@@ -13,7 +13,6 @@ here has a human-label column: agent labels can't be mistaken for human gold.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,7 @@ import pandas as pd
 from patentlab.agents.panel import AgentPanel, ClaimLabel
 from patentlab.agents.routing import AGENTS, HUMAN
 from patentlab.errors import PatentlabError
-from patentlab.jsonl import iter_objects
+from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_path, write_json
 
 PROGRESS_FILE = "progress.jsonl"
@@ -71,11 +70,10 @@ def label_queue(
 
     def save(batch: list[ClaimLabel]) -> None:
         nonlocal finished
+        rows = [{**result.to_row(), "settings": settings} for result in batch]
         with progress_path.open("a", encoding="utf-8") as f:
-            for result in batch:
-                row = {**result.to_row(), "settings": settings}
-                done[result.id] = row
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            write_objects(f, rows)
+        done.update((row["id"], row) for row in rows)
         finished += len(batch)
         if on_progress:
             on_progress(finished, total)

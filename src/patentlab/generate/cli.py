@@ -134,12 +134,13 @@ def sample_cmd(
         f"{generator.engine} on {generator.device_name})"
     )
     if out is not None:
+        from patentlab.jsonl import write_objects
         from patentlab.storage import atomic_path
 
+        rows = ({**g.to_dict(), "mode": mode, "model": model, "engine": engine, "parsed": g.parse().to_dict()}
+                for g in generations)  # fmt: skip
         with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            for g in generations:
-                fh.write(json.dumps({**g.to_dict(), "mode": mode, "model": model, "engine": engine,
-                                     "parsed": g.parse().to_dict()}, ensure_ascii=False) + "\n")  # fmt: skip
+            write_objects(fh, rows)
         console.err.print(f"wrote {out}")
 
 
@@ -152,21 +153,17 @@ def parse_cmd(
 
     if not path.is_file():
         raise PatentlabError("no such file", path=path)
-    text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix in (".jsonl", ".ndjson"):
+        from patentlab.jsonl import iter_objects
+
         items = []
-        for row, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                items.append((obj["text"], obj.get("finished")))
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise PatentlabError(
-                    "expected a JSON object with a 'text' field", path=path, row=row
-                ) from None
+        for row, obj in iter_objects(path):
+            if not isinstance(obj.get("text"), str):
+                raise PatentlabError("no 'text' field", path=path, row=row, field="text")
+            items.append((obj["text"], obj.get("finished")))
     else:
-        items = [(text, None)]
+        # Generated markdown: a stray byte should not stop the parse of everything else.
+        items = [(path.read_text(encoding="utf-8", errors="replace"), None)]
     for text, finished in items:
         typer.echo(json.dumps(parse_patent(text, finished=finished).to_dict(), ensure_ascii=False))
 

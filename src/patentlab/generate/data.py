@@ -23,7 +23,7 @@ from typing import Any
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import MODES, check_mode, claim_items, clean_field, format_patent
-from patentlab.jsonl import iter_objects
+from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_dir, write_json
 
 TRAIN_FILE = "train.jsonl"
@@ -189,8 +189,7 @@ def build_data(
     with atomic_dir(out_dir) as staging:
         for split, name in (("train", TRAIN_FILE), ("heldout", HELDOUT_FILE)):
             with open(staging / name, "w", encoding="utf-8") as fh:
-                for doc in splits[split]:
-                    fh.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                write_objects(fh, splits[split])
         write_json(staging / MANIFEST_FILE, manifest)
     return report
 

@@ -6,24 +6,7 @@ from itertools import combinations
 
 import pandas as pd
 
-
-def cohen_kappa(a: list[int], b: list[int]) -> float | None:
-    """Cohen's kappa of two raters' 0/1 labels on the same items; None when undefined.
-
-    Kappa is undefined when chance agreement is 1 (both raters gave one and the same label to
-    every item), where ``(po - pe) / (1 - pe)`` divides by zero.
-    """
-    if len(a) != len(b):
-        raise ValueError("the two raters must label the same items")
-    n = len(a)
-    if n == 0:
-        return None
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    if expected >= 1.0:
-        return None
-    return (observed - expected) / (1 - expected)
+from patentlab.agents.evaluate import cohen_kappa
 
 
 def agreement_report(decisions: pd.DataFrame) -> dict:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from patentlab.errors import PatentlabError
-from patentlab.storage import atomic_path, write_json
+from patentlab.storage import atomic_path, read_json, write_json
 
 MANIFEST = "manifest.json"
 PART_GLOB = "part-*.parquet"
@@ -159,10 +159,7 @@ class ShardedOutput:
         path = Path(out_dir) / MANIFEST
         if not path.exists():
             return None
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise PatentlabError(f"the manifest is not valid JSON: {exc.msg}", path=path) from exc
+        return read_json(path, "the manifest")
 
     def _write_manifest(self, *, complete: bool, extra: dict[str, Any] | None = None) -> None:
         write_json(

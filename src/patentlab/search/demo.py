@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import urlencode
 
 from patentlab import console
 from patentlab.demo import DemoContext
+from patentlab.errors import PatentlabError
 from patentlab.search.cli import _print, progress_callback
 from patentlab.search.filters import SearchFilters
 from patentlab.search.index import FORMAT_VERSION, MANIFEST, SearchIndex
+from patentlab.storage import read_json
 
 #: Where the publish stage leaves accepted inventions in the corpus schema.
 PUBLISHED = Path("publish") / "inventions.parquet"
 
 
 def _current(index_dir: Path) -> bool:
-    """True when the index on disk has this version's format (an older one is rebuilt)."""
-    return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("format") == FORMAT_VERSION
+    """True when the index on disk has this version's format (an older or damaged one is rebuilt)."""
+    try:
+        return read_json(index_dir / MANIFEST).get("format") == FORMAT_VERSION
+    except PatentlabError:
+        return False
 
 
 def run(ctx: DemoContext) -> None:

@@ -35,7 +35,7 @@ from patentlab.search.fusion import RRF_K, reciprocal_rank_fusion
 from patentlab.search.keyword import KeywordIndex, Snippet
 from patentlab.search.records import IndexDoc, embedding_text, read_documents
 from patentlab.search.store import DocStore
-from patentlab.storage import atomic_dir, write_json
+from patentlab.storage import atomic_dir, read_json, write_json
 
 FORMAT_VERSION = 2
 MANIFEST = "index.json"
@@ -204,13 +204,11 @@ class SearchIndex:
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = True) -> SearchIndex:
         """Reopen an index from disk, without rebuilding anything."""
-        import json
-
         path = Path(path)
         manifest_path = path / MANIFEST
         if not manifest_path.exists():
             raise PatentlabError("no search index here (run 'patentlab search index' first)", path=path)
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = read_json(manifest_path, "the index manifest")
         if manifest.get("format") != FORMAT_VERSION:
             raise PatentlabError(
                 f"index format {manifest.get('format')} is not {FORMAT_VERSION}: rebuild it "

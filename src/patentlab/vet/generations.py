@@ -13,15 +13,14 @@ publication read provenance and generation cost from it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
-from patentlab.jsonl import iter_objects
-from patentlab.storage import atomic_path, write_json
+from patentlab.jsonl import iter_objects, write_objects
+from patentlab.storage import atomic_path, read_json, write_json
 
 TEXT_KEYS = ("text", "generated_text", "generation")
 
@@ -49,8 +48,7 @@ def write_generations(path: str | Path, rows: Sequence[dict[str, Any]], meta: di
     """Write rows (dicts with at least ``text``) and the batch metadata, atomically."""
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_objects(fh, rows)
     write_json(meta_path(path), meta)
     return path
 
@@ -82,10 +80,7 @@ def read_generations(path: str | Path) -> tuple[list[GeneratedText], dict[str, A
     meta: dict[str, Any] = {}
     sidecar = meta_path(path)
     if sidecar.is_file():
-        try:
-            meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise PatentlabError(f"not valid JSON ({exc.msg})", path=sidecar) from None
+        meta = read_json(sidecar, "the metadata")
     return rows, meta
 
 

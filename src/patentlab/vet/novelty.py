@@ -210,8 +210,10 @@ class NoveltyIndex:
         Returns ``(length in words, document id, the run's words)``; ``(0, None, "")`` when no
         run reaches ``seed_n`` words. ``exclude`` skips one document id (leave-one-out checks).
         """
+        return self._longest_run(words(text), exclude)
+
+    def _longest_run(self, tokens: list[str], exclude: str | None) -> tuple[int, str | None, str]:
         n = self.config.seed_n
-        tokens = words(text)
         ids = self._ids(tokens, grow=False)
         q = _ngram_hashes(ids, n)
         if not len(q):
@@ -251,8 +253,7 @@ class NoveltyIndex:
             return 0, None, ""
         return length_words, self.doc_ids[run_doc], " ".join(tokens[start : start + length_words])
 
-    def _jaccard(self, text: str, exclude: str | None) -> tuple[float, str | None]:
-        tokens = words(text)
+    def _jaccard(self, tokens: list[str], exclude: str | None) -> tuple[float, str | None]:
         if len(tokens) < self.config.shingle_n:
             return 0.0, None
         mh = self._minhash(tokens)
@@ -284,9 +285,9 @@ class NoveltyIndex:
         exclude = list(exclude) if exclude is not None else [None] * len(texts)
         results = []
         for text, skip in zip(texts, exclude, strict=True):
-            result = NoveltyResult()
-            result.jaccard, result.jaccard_doc = self._jaccard(text, skip)
-            run, run_doc, run_text = self.longest_common_run(text, exclude=skip)
+            result, tokens = NoveltyResult(), words(text)
+            result.jaccard, result.jaccard_doc = self._jaccard(tokens, skip)
+            run, run_doc, run_text = self._longest_run(tokens, skip)
             result.common_run, result.common_run_doc = run, run_doc
             result.common_run_text = run_text if len(run_text) <= 300 else run_text[:297] + "…"
             results.append(result)

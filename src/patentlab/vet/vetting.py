@@ -22,7 +22,7 @@ from typing import Any
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.errors import PatentlabError
 from patentlab.generate.parse import ParsedPatent, parse_patent
-from patentlab.jsonl import iter_objects
+from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_dir, write_json
 from patentlab.vet.checks import CHECK_CODES, CheckConfig, run_checks
 from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
@@ -281,8 +281,7 @@ def vet_generations(
     )
     with atomic_dir(out_dir) as staging:
         with open(staging / VETTED_FILE, "w", encoding="utf-8") as fh:
-            for inv in inventions:
-                fh.write(json.dumps(inv.to_dict(), ensure_ascii=False) + "\n")
+            write_objects(fh, (inv.to_dict() for inv in inventions))
         write_json(staging / SUMMARY_FILE, report.to_dict())
         plot_funnel(report, staging / FUNNEL_PNG)
         write_report(report, accepted, staging / REPORT_FILE)
