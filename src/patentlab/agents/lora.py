@@ -3,7 +3,11 @@
 The card's settings are the defaults: rank 16, alpha 32, every attention and MLP projection,
 1,500 silver examples. On CUDA the base model is loaded in 4-bit NF4 with double quantisation
 (bitsandbytes, imported only there); on CPU it is plain LoRA in fp32. The loss covers the reply
-only, not the prompt. Training saves a resumable checkpoint every ``save_every`` steps.
+only, not the prompt, and logits are computed only where there is a reply token to predict: a
+512-token example has ~60 of them, and the full ``positions × vocabulary`` logits were most of
+the memory. A step of ``batch_size`` examples runs as micro-batches of ``micro_batch_size`` with
+gradient accumulation (the same update, a quarter of the activations at the defaults). Training
+saves a resumable checkpoint every ``save_every`` steps.
 
 The rationale in each example is built from the patent's real CPC codes, so it states why the
 silver label is what it is (which Y02 subclass, or which non-Y02 subclass) and invents nothing.
@@ -46,6 +50,7 @@ class AdvocateTrainingConfig:
     learning_rate: float = 2e-4
     epochs: int = 1
     batch_size: int = 8
+    micro_batch_size: int = 2  # examples per forward pass; the update is the same for any value
     max_length: int = 512
     max_steps: int | None = None
     quantize: str = "auto"  # "auto": 4-bit NF4 on CUDA, none on CPU; or "4bit" / "none"
@@ -208,15 +213,42 @@ def _save_checkpoint(path: Path, **state: Any) -> None:
         torch.save(state, tmp)
 
 
-def _mean_loss(model: Any, batch: dict) -> float:
+def _reply_loss(model: Any, batch: dict) -> tuple[Any, int]:
+    """Summed cross-entropy over the reply tokens of ``batch``, and how many there are.
+
+    Logits are computed only at the positions that predict a reply token (``logits_to_keep`` as
+    a boolean mask), not over the whole prompt.
+    """
+    import torch
+
+    targets = batch["labels"][:, 1:]
+    keep = torch.zeros_like(batch["labels"], dtype=torch.bool)
+    keep[:, :-1] = targets != -100
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    logits = model(**inputs, logits_to_keep=keep).logits
+    if logits.ndim == 3:  # a model that returned every position: select the kept ones here
+        logits = logits[keep]
+    loss = torch.nn.functional.cross_entropy(logits.float(), targets[targets != -100], reduction="sum")
+    return loss, int(keep.sum())
+
+
+def _micro_batches(rows: list, size: int) -> list[list]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def _mean_loss(model: Any, rows: list, pad_id: int, device: Any, micro_batch_size: int) -> float:
+    """Mean reply-token loss over ``rows`` (encoded examples), without gradients."""
     import torch
 
     was_training = model.training
     model.eval()
+    total, count = 0.0, 0
     with torch.no_grad():
-        loss = float(model(**batch).loss)
+        for chunk in _micro_batches(rows, micro_batch_size):
+            loss, n = _reply_loss(model, _collate(chunk, pad_id, device))
+            total, count = total + float(loss), count + n
     model.train(was_training)
-    return loss
+    return total / max(count, 1)
 
 
 def train_advocate(
@@ -255,8 +287,12 @@ def train_advocate(
     total_steps = config.max_steps or steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / max(total_steps, 1))
-    probe = _collate(encoded[: config.batch_size], tokenizer.pad_token_id, device)
-    identity = {k: v for k, v in asdict(config).items() if k not in ("save_every",)}
+    if config.micro_batch_size < 1:
+        raise PatentlabError("micro_batch_size must be at least 1", field="micro_batch_size")
+    pad_id, micro = tokenizer.pad_token_id, min(config.micro_batch_size, config.batch_size)
+    probe = encoded[: config.batch_size]
+    # Neither changes the update, so a resumed run may use other values.
+    identity = {k: v for k, v in asdict(config).items() if k not in ("save_every", "micro_batch_size")}
     step, losses, seconds = 0, [], 0.0
     state_file = checkpoint / "trainer_state.pt"
     if state_file.exists():
@@ -266,7 +302,7 @@ def train_advocate(
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             step, losses, seconds = state["step"], state["losses"], state["seconds"]
-    loss_before = state["loss_before"] if step else _mean_loss(model, probe)
+    loss_before = state["loss_before"] if step else _mean_loss(model, probe, pad_id, device, micro)
     rng = np.random.default_rng(config.seed)
     order = np.concatenate(
         [rng.permutation(len(encoded)) for _ in range(math.ceil(total_steps / steps_per_epoch))]
@@ -276,17 +312,22 @@ def train_advocate(
     while step < total_steps:
         at = (step % steps_per_epoch) * config.batch_size + (step // steps_per_epoch) * len(encoded)
         idx = order[at : at + config.batch_size]
-        batch = _collate([encoded[i] for i in idx], tokenizer.pad_token_id, device)
-        loss = model(**batch).loss
-        loss.backward()
+        rows = [encoded[i] for i in idx]
+        # The mean over the whole batch's reply tokens: each micro-batch adds its sum / batch count.
+        n_targets = sum(sum(label != -100 for label in labels[1:]) for _, labels in rows)
+        batch_loss = 0.0
+        for chunk in _micro_batches(rows, micro):
+            loss_sum, _ = _reply_loss(model, _collate(chunk, pad_id, device))
+            (loss_sum / max(n_targets, 1)).backward()
+            batch_loss += loss_sum.item() / max(n_targets, 1)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
         step += 1
-        losses.append(float(loss))
+        losses.append(batch_loss)
         if on_step:
-            on_step(step, total_steps, float(loss))
+            on_step(step, total_steps, losses[-1])
         if step % config.save_every == 0 and step < total_steps:
             _save_checkpoint(
                 state_file,
@@ -319,7 +360,7 @@ def train_advocate(
         "batch_size": config.batch_size,
         "training_seconds": round(seconds, 1),
         "loss_before": loss_before,
-        "loss_after": _mean_loss(model, probe),
+        "loss_after": _mean_loss(model, probe, pad_id, device, micro),
         "first_losses": losses[:5],
         "last_losses": losses[-5:],
         "data": str(data),
