@@ -117,6 +117,9 @@ def train_advocate_command(
     epochs: int = typer.Option(1, help="Passes over the examples."),
     max_steps: int = typer.Option(None, help="Stop after this many optimizer steps."),
     batch_size: int = typer.Option(8, help="Examples per step."),
+    micro_batch_size: int = typer.Option(
+        2, help="Examples per forward pass; gradients add up to the step (more: faster, more memory)."
+    ),
     learning_rate: float = typer.Option(2e-4, "--lr", help="Peak learning rate (linear decay)."),
     max_length: int = typer.Option(512, help="Tokens per example (the claim is cut to fit)."),
     quantize: str = typer.Option("auto", help="auto (4-bit NF4 on CUDA), 4bit or none."),
@@ -131,7 +134,8 @@ def train_advocate_command(
         torch.set_num_threads(threads)
     config = AdvocateTrainingConfig(
         base_model=base, examples=examples, r=r, alpha=alpha, epochs=epochs, max_steps=max_steps,
-        batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, quantize=quantize,
+        batch_size=batch_size, micro_batch_size=micro_batch_size, learning_rate=learning_rate,
+        max_length=max_length, quantize=quantize,
     )  # fmt: skip
     with console.progress() as bar:
         task = bar.add_task("train advocate", total=None)
