@@ -187,7 +187,9 @@ def report(results: dict[str, dict], lora: dict | None, command: str, seconds: f
         " quote not in the claim, invalid output). The agents' labels are scored on every claim, the"
         " routed ones too. *fewshot4*: four human-labelled gold claims (two green) in every prompt,"
         " leave-one-out (a claim is never shown its own label). *lora*: the advocate carries the LoRA"
-        " adapter described below. *reading*: |κ| < 0.1 is near chance; n < 30 is too few to tell.",
+        " adapter described below. *reading*: |κ| < 0.1 is near chance; n < 30 is too few to tell."
+        " A checkpointed setup keeps the seconds and load of the run that labelled it: docs/agents.md"
+        " (Measurement) says which rows shared the CPU.",
         "",
         "| setup | n | judge | accuracy | Cohen's κ | F1 green | AUC | predicted green | to human"
         " | s / claim | load | reading |",
@@ -205,7 +207,8 @@ def report(results: dict[str, dict], lora: dict | None, command: str, seconds: f
             "",
             f"LoRA advocate: {lora['base_model']}, r={lora['lora']['r']}, alpha={lora['lora']['alpha']},"
             f" all 7 projections, {lora['examples']} silver examples, {lora['steps']} steps,"
-            f" {lora['quantization']} quantization on {lora['device']}: {lora['trainable_parameters']:,} of"
+            f" {'no' if lora['quantization'] == 'none' else lora['quantization']} quantization on"
+            f" {lora['device']}: {lora['trainable_parameters']:,} of"
             f" {lora['total_parameters']:,} parameters trainable ({lora['trainable_percent']}%),"
             f" {lora['training_seconds']:.0f} s; loss on a fixed batch {lora['loss_before']:.3f} →"
             f" {lora['loss_after']:.3f}.",
