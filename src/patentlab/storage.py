@@ -54,6 +54,8 @@ def read_json(path: str | Path, what: str = "the file") -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise PatentlabError(f"{what} is not valid JSON ({exc.msg}, line {exc.lineno})", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise PatentlabError(f"{what} is not valid UTF-8 (byte {exc.start + 1})", path=path) from None
 
 
 @contextlib.contextmanager
