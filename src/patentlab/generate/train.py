@@ -292,8 +292,10 @@ def train(
     if not state["heldout_loss"] or state["heldout_loss"][-1][0] != state["step"]:
         state["heldout_loss"].append((state["step"], after))
     model_dir = out_dir / MODEL_DIR
+    # LoRA trains no embeddings; saying so keeps peft from looking the base name up on the hub.
+    save_options = {"save_embedding_layers": False} if config.method == "lora" else {}
     with atomic_dir(model_dir) as staging:
-        model.save_pretrained(staging)
+        model.save_pretrained(staging, **save_options)
         tokenizer.save_pretrained(staging)
     result = TrainResult(
         out_dir=str(out_dir), model_dir=str(model_dir), steps=state["step"],
