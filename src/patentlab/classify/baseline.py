@@ -61,7 +61,8 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.cache = cache
 
-    def _encoder(self) -> Encoder:
+    def load_encoder(self) -> Encoder:
+        """The frozen encoder, loaded on first use and kept (``encoder_``)."""
         if getattr(self, "encoder_", None) is None:
             self.encoder_ = Encoder(
                 self.model,
@@ -75,7 +76,7 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
 
     def embed(self, texts: Sequence[str], show_progress: bool = True) -> np.ndarray:
         """The frozen embeddings of ``texts`` (cached on disk unless ``cache=False``)."""
-        return self._encoder().encode(texts, show_progress=show_progress)
+        return self.load_encoder().encode(texts, show_progress=show_progress)
 
     def fit(self, X: Sequence[str], y: Sequence[int], sample_weight: Sequence[float] | None = None):
         """Embed the claims ``X`` and fit the logistic regression on labels ``y``."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import random
 import time
 from collections import Counter
@@ -79,18 +78,14 @@ def _jsonl_licences(path: Path) -> dict[str, str]:
     from patentlab.corpus.readers.tabular import ALIASES
 
     licences: dict[str, str] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the reader reports malformed lines with their row number
-            if not isinstance(obj, dict) or "license" not in obj:
-                continue
-            for alias in ALIASES["id"]:
-                if obj.get(alias) is not None:
-                    licences[str(obj[alias]).strip()] = str(obj["license"])
-                    break
+    # Malformed lines are skipped: the corpus reader reports them with their row number.
+    for _, obj in iter_objects(path, skip_invalid=True):
+        if "license" not in obj:
+            continue
+        for alias in ALIASES["id"]:
+            if obj.get(alias) is not None:
+                licences[str(obj[alias]).strip()] = str(obj["license"])
+                break
     return licences
 
 

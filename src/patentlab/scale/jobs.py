@@ -140,7 +140,7 @@ def load_predictor(model_dir: str | Path, batch_size: int = 32) -> Callable[[lis
     model = load_classifier(model_dir)
     if isinstance(model, FrozenEncoderClassifier):
         model.set_params(batch_size=batch_size, cache=False)
-        model.embed([], show_progress=False)  # load the encoder now, with the worker
+        model.load_encoder()  # now, with the worker, not inside its first batch
         return lambda texts: model.predict_proba(texts, show_progress=False)[:, 1]
     return lambda texts: model.predict_proba(texts, batch_size=batch_size)[:, 1]
 
