@@ -46,6 +46,7 @@ class Setup(NamedTuple):
     seconds: float  # rough seconds per claim, for the estimate printed first (see SETUPS)
     lora: bool = False  # the advocate carries the LoRA adapter (in transformers)
     few_shot: int = 0  # gold examples per prompt, leave-one-out
+    definitions: int = 0  # nearest Y02 definitions per prompt (MiniLM over the official titles)
 
 
 # Seconds per claim: measured here for smollm2-cpp-single(-fewshot4) (one llama.cpp thread, load
@@ -64,6 +65,12 @@ SETUPS = {
     "smollm2-single": Setup("transformers", "smollm2-135m", "single", 90),
     "smollm2-panel": Setup("transformers", "smollm2-135m", "three-agent", 270),
     "smollm2-panel-lora": Setup("transformers", "smollm2-135m", "three-agent", 270, lora=True),
+    # The same panels with the 3 Y02 definitions nearest each claim in every prompt (issue 15).
+    "qwen1.5b-panel-defs3": Setup("llama-cpp", "qwen2.5-1.5b", "three-agent", 700, definitions=3),
+    "smollm2-cpp-panel-defs3": Setup("llama-cpp", "smollm2-135m", "three-agent", 100, definitions=3),
+    "smollm2-panel-defs3": Setup("transformers", "smollm2-135m", "three-agent", 270, definitions=3),
+    "smollm2-cpp-single-defs3": Setup("llama-cpp", "smollm2-135m", "single", 35, definitions=3),
+    "smollm2-single-defs3": Setup("transformers", "smollm2-135m", "single", 90, definitions=3),
 }
 #: Claims per setup by default: all 100 for llama.cpp; a stratified 30 for SmolLM2 in transformers,
 #: which generates ~5× slower (--n or NAME:N overrides).
@@ -101,7 +108,7 @@ def advocate_adapter(threads: int) -> tuple[str, dict]:
     return str(out), json.loads((out / REPORT_FILE).read_text())
 
 
-def run_setup(name: str, claims: pd.DataFrame, threads: int) -> dict:
+def run_setup(name: str, claims: pd.DataFrame, threads: int, batch: int | None = None) -> dict:
     import torch
 
     from patentlab.agents.backends import make_backend
@@ -111,17 +118,19 @@ def run_setup(name: str, claims: pd.DataFrame, threads: int) -> dict:
     from patentlab.agents.run import LABELS_FILE, label_queue
 
     torch.set_num_threads(threads)
-    kind, model, setup, _, lora, few_shot = SETUPS[name]
-    # Few-shot prompts need room for four example claims (cut to 600 characters each).
+    kind, model, setup, _, lora, few_shot, definitions = SETUPS[name]
+    # Few-shot prompts need room for four example claims (cut to 600 characters each); three
+    # definitions add about 150 tokens.
     options = {"n_threads": threads, "n_ctx": 4096 if few_shot else 2048} if kind == "llama-cpp" else {}
     backend = make_backend(kind, model, **options)
     advocate = TransformersBackend(model, adapter=advocate_adapter(threads)[0]) if lora else None
     # The examples come from the same gold file; FewShot never shows a claim its own label.
     shots = FewShot(load_gold_examples(), few_shot) if few_shot else None
     # llama.cpp answers one conversation at a time: small batches only make the checkpoints finer.
-    batch = 4 if kind == "llama-cpp" else 8
+    # --batch makes them finer for transformers too (on a busy machine, a checkpoint per 2 claims).
+    batch = batch or (4 if kind == "llama-cpp" else 8)
     panel = AgentPanel(backend, advocate_backend=advocate, setup=setup, max_retries=1, few_shot=shots,
-                       batch_size=batch)  # fmt: skip
+                       batch_size=batch, definitions=definitions)  # fmt: skip
     out = DATA / name
     t0 = time.perf_counter()
     summary = label_queue(claims[["id", "text", "p_green", "u"]], out, panel)
@@ -139,6 +148,8 @@ def run_setup(name: str, claims: pd.DataFrame, threads: int) -> dict:
     agent = [None if pd.isna(v) else int(v) for v in labels["agent_label"]]
     p_llm = [None if pd.isna(v) else float(v) for v in labels["p_green_llm"]]
     metrics = agreement(human, agent, p_llm)
+    # Claims where an agent's reply stayed invalid after the retry (schema or quote check).
+    metrics["invalid"] = float(labels["reasons"].fillna("").str.contains("invalid").mean())
     metrics.update(share_to_human=summary["share_to_human"], seconds_per_claim=summary["seconds_per_claim"],
                    judge=panel.judge.name, load=load)  # fmt: skip
     return metrics
@@ -187,19 +198,23 @@ def report(results: dict[str, dict], lora: dict | None, command: str, seconds: f
         " quote not in the claim, invalid output). The agents' labels are scored on every claim, the"
         " routed ones too. *fewshot4*: four human-labelled gold claims (two green) in every prompt,"
         " leave-one-out (a claim is never shown its own label). *lora*: the advocate carries the LoRA"
-        " adapter described below. *reading*: |κ| < 0.1 is near chance; n < 30 is too few to tell."
+        " adapter described below. *defs3*: the 3 Y02 definitions nearest each claim (official CPC"
+        " titles, by MiniLM similarity) in every agent's prompt. *invalid*: the share of claims where"
+        " an agent's reply stayed invalid after its retry. *reading*: |κ| < 0.1 is near chance;"
+        " n < 30 is too few to tell."
         " A checkpointed setup keeps the seconds and load of the run that labelled it: docs/agents.md"
         " (Measurement) says which rows shared the CPU.",
         "",
-        "| setup | n | judge | accuracy | Cohen's κ | F1 green | AUC | predicted green | to human"
+        "| setup | n | judge | accuracy | Cohen's κ | F1 green | AUC | predicted green | invalid | to human"
         " | s / claim | load | reading |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]  # fmt: skip
     for name, m in results.items():
         lines.append(
             f"| {name} | {m.get('n')} | {m.get('judge', '–')} | {fmt(m.get('accuracy'))} | "
             f"{fmt(m.get('kappa'))} | {fmt(m.get('f1_green'))} | {fmt(m.get('auc'))} | "
-            f"{fmt(m.get('predicted_green'), 2)} | {fmt(m.get('share_to_human'), 2)} | "
+            f"{fmt(m.get('predicted_green'), 2)} | {fmt(m.get('invalid'), 2)} | "
+            f"{fmt(m.get('share_to_human'), 2)} | "
             f"{fmt(m.get('seconds_per_claim'), 1)} | {fmt(m.get('load'), 1)} | {verdict(m)} |"
         )
     if lora:
@@ -248,7 +263,10 @@ def main() -> None:
         "--n", type=int, help="gold claims per setup (default: llama.cpp 100, transformers 30)"
     )
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, help="claims per checkpoint (llama.cpp 4, transformers 8)")
     parser.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
+    parser.add_argument("--section", default="agents", help="BENCHMARKS.md section to replace")
+    parser.add_argument("--title", default=None, help="heading of the section (default: the agents table's)")
     args = parser.parse_args()
     # "name" or "name:n" (claims for that setup only).
     entries = [e.partition(":") for e in args.setups.split(",") if e]
@@ -265,14 +283,18 @@ def main() -> None:
         results.update(baselines(gold_sample(n)))
     t0 = time.perf_counter()
     for name in names:
-        results[name] = run_setup(name, gold_sample(sizes[name]), args.threads)
+        results[name] = run_setup(name, gold_sample(sizes[name]), args.threads, args.batch)
     lora = advocate_adapter(args.threads)[1] if any(SETUPS[s].lora for s in names) else None
     n_flag = f" --n {args.n}" if args.n else ""
     command = f".venv/bin/python benchmarks/bench_agents.py --setups {args.setups}{n_flag}"
+    if args.section != "agents":
+        command += f" --section {args.section}"
     text = report(results, lora, command, time.perf_counter() - t0)
+    if args.title:
+        text = text.replace("## Agents vs human gold labels (issue 4)", f"## {args.title}", 1)
     print(text)
     if not args.no_write:
-        update_section("agents", text)
+        update_section(args.section, text)
 
 
 def _span(shares: list[float]) -> str:

@@ -79,8 +79,8 @@ def bench_speed(model_path: str, n: int, max_new_tokens: int, batch_size: int, b
 
 def bench_perplexity(data_dir: Path, base: str, finetuned: str | None, max_length: int) -> dict:
     from patentlab.generate.data import read_texts
-    from patentlab.generate.model import load_causal_lm
     from patentlab.generate.train import heldout_loss
+    from patentlab.llm.loading import load_causal_lm
 
     texts = read_texts(data_dir, "heldout")
     result = {"docs": len(texts)}

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from _report import ROOT, machine, now, update_section
 
-from patentlab.search.index import SearchIndex
-from patentlab.search.records import IndexDoc, read_documents
+from patentlab.index.hybrid import SearchIndex
+from patentlab.index.records import IndexDoc, read_documents
 
 DEMO_CORPUS = ROOT / "runs" / "demo" / "corpus" / "corpus.parquet"
 

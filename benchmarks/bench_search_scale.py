@@ -27,11 +27,11 @@ from dataclasses import replace
 import numpy as np
 from _report import ROOT, machine, now, update_section
 
-from patentlab.search.dense import DenseParams, normalize
-from patentlab.search.filters import SearchFilters
-from patentlab.search.index import EncoderSettings, SearchIndex
-from patentlab.search.keyword import STOPWORDS, WORD
-from patentlab.search.records import IndexDoc
+from patentlab.index.dense import DenseParams, normalize
+from patentlab.index.filters import SearchFilters
+from patentlab.index.hybrid import EncoderSettings, SearchIndex
+from patentlab.index.keyword import STOPWORDS, WORD
+from patentlab.index.records import IndexDoc
 
 DATA = ROOT / "benchmarks" / "_data"
 NPROBES = (1, 2, 4, 8, 16, 32, 64)

@@ -89,7 +89,7 @@ def _free_port() -> int:
 def llama_server(tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, serving the packaged SmolLM2 GGUF."""
     need_llama_cpp("llama_cpp.server")
-    from patentlab.agents.models import resolve_gguf
+    from patentlab.llm.gguf import resolve_gguf
 
     port = _free_port()
     # One thread, for the same reason as in the llama.cpp test above.

@@ -74,8 +74,8 @@ def hub_with_label(tmp_path: Path, value: str) -> Path:
 
 BAD_INPUTS = {
     "empty file": (lambda t: write_bytes(t / "empty.csv", b""), ["empty.csv", "empty"]),
-    "missing text column": (
-        lambda t: write_bytes(t / "notext.csv", b"id,title\n1,A valve\n"),
+    "missing text column": (  # a title or an abstract alone would do (issue 15); a note does not
+        lambda t: write_bytes(t / "notext.csv", b"id,notes\n1,A valve\n"),
         ["notext.csv", "'text'"],
     ),
     "cp1252 read as utf-8": (

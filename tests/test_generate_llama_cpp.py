@@ -7,9 +7,9 @@ import pytest
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import TOP_DOWN, prompt
-from patentlab.generate.gguf_export import gguf_tensor_name, interleave_rotary_rows
-from patentlab.generate.model import weights_sha256
 from patentlab.generate.sample import SamplingConfig, load_generator
+from patentlab.llm.gguf_export import gguf_tensor_name, interleave_rotary_rows
+from patentlab.llm.loading import weights_sha256
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
@@ -95,8 +95,8 @@ def test_a_fine_tune_exported_to_gguf_matches_transformers(tmp_path):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from patentlab.generate.gguf_export import export_gguf
-    from patentlab.generate.model import load_causal_lm
+    from patentlab.llm.gguf_export import export_gguf
+    from patentlab.llm.loading import load_causal_lm
 
     torch.manual_seed(0)
     model, tokenizer = load_causal_lm(None, device="cpu")
@@ -127,3 +127,23 @@ def test_a_fine_tune_exported_to_gguf_matches_transformers(tmp_path):
         assert cpp_text == tokenizer.decode(greedy[0][len(ids) :], skip_special_tokens=True)
     finally:
         llm.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        prompt(TOP_DOWN),
+        "# Patent\n\n## Title\nPhotovoltaic energy",  # a topic-seeded title
+        "# Patent\n\n## Claims\n",
+        "# Patent\n\n## Claims\n1. A solar panel cleaning robot",  # a topic-seeded claim 1
+        "# Patent\n\n## Claims\n1. A pump comprising a rotor.\n\n## Abstract\n",
+    ],
+)
+def test_skeleton_gbnf_parses_in_llama_cpp(text):
+    from patentlab.generate.skeleton import skeleton_for_prompt
+    from patentlab.llm.structure import llama_grammar
+
+    skeleton = skeleton_for_prompt(text, 256)
+    assert llama_grammar(skeleton.gbnf(text, 256)) is not None
+    with pytest.raises(PatentlabError, match="does not parse"):
+        llama_grammar("root ::= undefined-rule\n")

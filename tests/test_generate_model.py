@@ -10,9 +10,9 @@ from patentlab.cli import main
 from patentlab.data import sample_path
 from patentlab.generate.data import build_data
 from patentlab.generate.formats import BOTTOM_UP, TOP_DOWN, prompt
-from patentlab.generate.model import load_causal_lm
 from patentlab.generate.sample import PatentGenerator
 from patentlab.generate.train import REPORT_FILE, TrainConfig, train
+from patentlab.llm.loading import load_causal_lm
 
 FULL_RECORDS = str(sample_path("full_records_334.jsonl"))
 
@@ -103,9 +103,12 @@ def test_same_seed_same_patents(generator):
 
 def test_batched_decoding_matches_one_prompt_at_a_time_and_model_generate(generator):
     prompts = [prompt(TOP_DOWN), prompt(BOTTOM_UP, claims=["1. A roof tile comprising a solar cell."])]
-    batched = generator.generate(prompts, do_sample=False, max_new_tokens=10, batch_size=2)
-    single = [generator.generate([p], do_sample=False, max_new_tokens=10)[0] for p in prompts]
-    assert [g.text for g in batched] == [g.text for g in single]
+    for structure in ("skeleton", "free"):
+        kwargs = dict(do_sample=False, max_new_tokens=10, structure=structure)
+        batched = generator.generate(prompts, batch_size=2, **kwargs)
+        single = [generator.generate([p], **kwargs)[0] for p in prompts]
+        assert [g.text for g in batched] == [g.text for g in single]
+    # Free decoding is exactly transformers' own greedy decoding.
     tok, model = generator.tokenizer, generator.model
     enc = tok(prompts[1], return_tensors="pt", add_special_tokens=False)
     ids = model.generate(**enc, do_sample=False, max_new_tokens=10, pad_token_id=tok.eos_token_id)

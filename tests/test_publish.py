@@ -58,7 +58,8 @@ def _vet(tmp_path, records, index, picks, name="vetted"):
         for i in picks
     ]
     gens = write_generations(tmp_path / f"{name}.jsonl", rows, META)
-    vet_generations(gens, index, tmp_path / name, show_progress=False)
+    # Publication is under test, not vet: skip the coherence check, which loads MiniLM per call.
+    vet_generations(gens, index, tmp_path / name, show_progress=False, coherence=False)
     return tmp_path / name
 
 
@@ -122,7 +123,9 @@ def test_html_is_escaped_and_self_contained(tmp_path, records, index):
     evil = dict(records[0], title=EVIL, abstract="Flow < 5 & pressure > 2. " + records[0]["abstract"])
     rows = [{"text": format_patent(evil), "prompt": prompt(), "finished": True, "seed": 0}]
     gens = write_generations(tmp_path / "g.jsonl", rows, META)
-    vet_generations(gens, index, tmp_path / "v", show_progress=False)
+    vet_generations(
+        gens, index, tmp_path / "v", show_progress=False, coherence=False
+    )  # a script title is incoherent on purpose
     report = publish(tmp_path / "v", tmp_path / "pub", title="Site <i>title</i>")
     assert report.total == 1
     site = tmp_path / "pub" / SITE_DIR

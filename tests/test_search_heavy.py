@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from patentlab.demo import DemoContext
-from patentlab.search import SearchIndex, read_documents
+from patentlab.demo_context import DemoContext
+from patentlab.index import SearchIndex, read_documents
 
 pytestmark = pytest.mark.heavy
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from patentlab.errors import PatentlabError
-from patentlab.search import SearchFilters, SearchIndex, read_documents, reciprocal_rank_fusion
-from patentlab.search.dense import DenseIndex, DenseParams
-from patentlab.search.fusion import RRF_K
-from patentlab.search.keyword import KeywordIndex
+from patentlab.index import SearchFilters, SearchIndex, read_documents, reciprocal_rank_fusion
+from patentlab.index.dense import DenseIndex, DenseParams
+from patentlab.index.fusion import RRF_K
+from patentlab.index.keyword import KeywordIndex
 
 
 def sample_docs(corpus_dir, *, skip: int = 0):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from patentlab.search import SearchIndex, read_documents
+from patentlab.index import SearchIndex, read_documents
 from patentlab.web.app import create_app
 from patentlab.web.search import canonical_query, highlight
 from patentlab.web.settings import WebSettings

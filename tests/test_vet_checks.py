@@ -1,18 +1,29 @@
-"""Structural checks: each fails on a hand-made bad example and real patents pass almost all."""
+"""Structural checks: each fails on a hand-made bad example, the tightened ones on the failures
+that issue 14 found in generated text, and real patents pass almost all of them."""
 
 from __future__ import annotations
 
+import glob
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
-from patentlab.generate.parse import parse_patent
+from patentlab.generate.parse import ParsedPatent, parse_patent
+from patentlab.scale.fuzz import strategies
 from patentlab.vet.checks import (
     CHECK_CODES,
+    CHECK_DESCRIPTIONS,
+    CheckConfig,
+    claim_form,
     claim_references,
     parse_record,
+    phrase_loop,
     run_checks,
 )
+from patentlab.vet.text import words
 
 GOOD = """# Patent
 
@@ -53,13 +64,132 @@ BAD_EXAMPLES = {
         "of the seal.\n"
         "2. The irrigation valve of claim 1, wherein the handle is red."
     ),
-    "length": _patent(GOOD_CLAIMS, title=" ".join(["valve"] * 40)),
+    "length": _patent(GOOD_CLAIMS, title=" ".join(f"valve{i}" for i in range(40))),
     "degeneration": _patent(
         "1. An irrigation valve comprising a housing, "
         + "a gate connected to a spring and a housing, " * 12
         + "."
     ),
+    "duplicate_numbering": _patent(GOOD_CLAIMS.replace("1. An", "1. 1. An")),
+    "claim_form": _patent(
+        "1. An irrigation valve comprising a housing with an inlet for water from a pipe.\n"
+        "2. The irrigation valve of claim 1, wherein the housing is made of a polymer."
+    ),
+    "self_reference": _patent(GOOD_CLAIMS, title="Irrigation valve, as described in the text"),
+    "phrase_loop": _patent(
+        GOOD_CLAIMS,
+        abstract="An irrigation valve has a housing with an inlet and an outlet and a gate in the "
+        "housing, with a gate in the housing, with a gate in the housing.",
+    ),
 }
+
+
+# -- the failures issue 14 found in a prototype's accepted output, as the markdown they came in ---
+
+LENS_ABSTRACT = (
+    "A lens assembly for a camera module includes a barrel, a first lens held in the barrel and a "
+    "spacer between the first lens and a second lens, so that the optical axes of the lenses stay aligned."
+)
+LENS_CLAIMS = (
+    "1. A lens assembly comprising: a barrel; a first lens held in the barrel; and a spacer between "
+    "the first lens and a second lens.\n"
+    "2. The lens assembly of claim 1, wherein the spacer is made of a resin.\n"
+)
+
+
+def _lens(
+    title: str = "Lens assembly for a camera module", abstract: str = LENS_ABSTRACT, claims: str = LENS_CLAIMS
+):
+    return f"# Patent\n\n## Title\n{title}\n\n## Abstract\n{abstract}\n\n## Claims\n{claims}"
+
+
+ISSUE_FAILURES = {
+    # "duplicated numbering (`1. 1. A lens …`)"
+    "duplicate_numbering": _lens(
+        claims=LENS_CLAIMS.replace("1. A lens", "1. 1. A lens").replace("2. The", "2. 2. The")
+    ),
+    # "a 'claim' that is a sentence about the text (`… is described.`)"
+    "self_reference claim": _lens(
+        claims="1. A lens assembly for a camera module with a barrel and a spacer between two lenses "
+        "is described.\n"
+    ),
+    # "a title like '… which has been described in the text, and is described in the text'"
+    "self_reference title": _lens(
+        title="Lens assembly which has been described in the text, and is described in the text"
+    ),
+    # "abstracts that loop on one phrase", short enough that the 8-gram measure lets it through
+    "phrase_loop": _lens(
+        abstract="A camera module has a housing, an image sensor on a circuit board and a lens holder fixed "
+        "to the housing. The lens holder keeps the lens at a fixed distance from the sensor, at a fixed "
+        "distance from the sensor, at a fixed distance from the sensor."
+    ),
+    # A short abstract that is nothing but the loop.
+    "phrase_loop short": _lens(
+        abstract="The lens is a lens for a camera, the lens is a lens for a camera, "
+        "the lens is a lens for a camera."
+    ),
+    # A claim 1 with no transition and a single element.
+    "claim_form": _lens(
+        claims="1. A lens assembly for a camera module of a mobile telephone that takes pictures at night.\n"
+    ),
+}
+EXPECTED = {
+    "duplicate_numbering": {"duplicate_numbering"},
+    "self_reference claim": {"self_reference", "claim_form"},
+    "self_reference title": {"self_reference"},
+    "phrase_loop": {"phrase_loop"},
+    "phrase_loop short": {"phrase_loop"},
+    "claim_form": {"claim_form"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_FAILURES))
+def test_the_failures_of_issue_14_are_rejected(name):
+    result = run_checks(parse_patent(ISSUE_FAILURES[name], finished=True))
+    assert EXPECTED[name] <= set(result.failures), result.failures
+    assert set(result.failures) - EXPECTED[name] <= {"degeneration"}, result.failures
+
+
+def test_the_abstract_loop_is_one_the_8_gram_measure_lets_through():
+    result = run_checks(parse_patent(ISSUE_FAILURES["phrase_loop"], finished=True))
+    assert result.stats["unit_repeat_ratio"] <= CheckConfig().max_unit_repeat_ratio
+    assert "degeneration" not in result.failures
+    assert result.stats["loop_phrase"] == "at a fixed distance from the sensor"
+    assert result.stats["loop_repeats"] == 3 and result.stats["loop_section"] == "abstract"
+
+
+def test_the_fixed_lens_patent_passes():
+    """The same text without the defects passes, so each rule rejects the defect, not the topic."""
+    result = run_checks(parse_patent(_lens(), finished=True))
+    assert result.passed, result.failures
+
+
+def test_claim_form_parts():
+    assert claim_form("A pump comprising: a housing; an impeller; and a motor.") == {
+        "transition": "comprising", "preamble_words": 1, "elements": 3,
+    }  # fmt: skip
+    assert claim_form("A lens is described.")["transition"] is None
+    assert claim_form("comprising a housing, and a motor")["preamble_words"] == 0
+    assert claim_form("A composition consisting essentially of water, salt and sugar.")["transition"] == (
+        "consisting essentially of"
+    )
+    # A two-part claim counts the elements of its preamble.
+    two_part = claim_form("A washing machine with a drum, a motor, characterized in that the drum tilts.")
+    assert two_part["transition"] == "characterized in that" and two_part["elements"] >= 2
+
+
+def test_phrase_loop_counts_sayings_in_a_row_only():
+    assert (
+        phrase_loop(words("a gate in the housing, with a gate in the housing, with a gate in the housing"))[0]
+        == 3
+    )
+    # The same phrase three times, far apart, is how real abstracts name their parts: no loop.
+    spread = "the first display panel is bright. It has a frame and a lid and a hinge. " * 3
+    assert phrase_loop(words(spread))[0] < 3
+
+
+def test_every_code_has_a_description():
+    assert set(CHECK_DESCRIPTIONS) == set(CHECK_CODES)
 
 
 def test_good_example_passes_every_check():
@@ -93,14 +223,32 @@ def test_unparseable_text_never_raises():
         assert "sections" in result.failures
 
 
+def real_records() -> list[dict]:
+    """The bundled full records and the PatentsView grants (one per id), with all three sections."""
+    xml = sorted(glob.glob(str(sample_path("uspto_xml/patentsview")) + "/*.xml"))
+    by_id: dict[str, dict] = {}
+    with pytest.warns(UserWarning) if xml else _nothing():
+        for r in iter_full_records([str(sample_path("full_records_334.jsonl")), *xml]):
+            if r.get("title") and r.get("abstract") and r.get("claims"):
+                by_id.setdefault(r["id"], r)
+    return list(by_id.values())
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 @pytest.fixture(scope="module")
 def real_results():
-    records = [
-        r
-        for r in iter_full_records([str(sample_path("full_records_334.jsonl"))])
-        if r.get("title") and r.get("abstract") and r.get("claims")
-    ]
-    return [(r, run_checks(parse_record(r))) for r in records]
+    return [(r, run_checks(parse_record(r))) for r in real_records()]
+
+
+#: The rules added for issue 14: each must pass nearly every real patent.
+NEW_RULES = ("duplicate_numbering", "claim_form", "self_reference", "phrase_loop")
 
 
 def test_real_patents_pass_almost_every_check(real_results):
@@ -108,10 +256,60 @@ def test_real_patents_pass_almost_every_check(real_results):
     assert n > 300
     per_check = {code: sum(code not in res.failures for _, res in real_results) / n for code in CHECK_CODES}
     overall = sum(res.passed for _, res in real_results) / n
+    granted = [res for r, res in real_results if r.get("doc_type") == "granted"]
     print(
-        f"\nreal patents passing all checks: {overall:.1%} of {n}; per check: "
+        f"\nreal patents passing all checks: {overall:.1%} of {n} "
+        f"({sum(res.passed for res in granted) / len(granted):.1%} of {len(granted)} granted); per check: "
         + ", ".join(f"{c} {p:.1%}" for c, p in per_check.items())
     )
-    assert all(p >= 0.94 for p in per_check.values()), per_check
-    assert overall >= 0.85
+    assert all(p >= 0.97 for p in per_check.values()), per_check
+    assert all(per_check[code] >= 0.99 for code in NEW_RULES), per_check
+    assert overall >= 0.90
     assert per_check["sections"] == 1.0
+
+
+@pytest.mark.parametrize("code", NEW_RULES)
+def test_real_failures_of_the_new_rules_are_few_and_named(real_results, code):
+    failed = [(r["id"], res.failures[code]) for r, res in real_results if code in res.failures]
+    assert len(failed) <= 3, failed  # at most 3 of 334: claim 1 of a few real patents has one element
+
+
+def test_checks_are_fast(real_results):
+    import time
+
+    parsed = [parse_record(r) for r, _ in real_results[:100]]
+    start = time.process_time()
+    for p in parsed:
+        run_checks(p)
+    assert (time.process_time() - start) / len(parsed) < 0.1  # CPU seconds per patent (about 0.01 idle)
+
+
+# -- never raising on malformed input -----------------------------------------------------------
+
+_text = st.text(max_size=300)
+_MARKDOWN = strategies()["markdown"]  # the fuzz harness's generated-markdown strategy
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(st.builds(
+    ParsedPatent, title=st.one_of(st.none(), _text), abstract=st.one_of(st.none(), _text),
+    claims=st.lists(_text, max_size=6),
+))  # fmt: skip
+def test_run_checks_never_raises_on_any_fields(patent):
+    patent.claim_numbers = list(range(1, len(patent.claims) + 1))
+    result = run_checks(patent)
+    assert set(result.failures) <= set(CHECK_CODES)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(st.data())
+def test_run_checks_never_raises_on_fuzzed_markdown(data):
+    kind, value = data.draw(_MARKDOWN)
+    if kind == "text":
+        parsed = parse_patent(value[0], finished=value[1])
+    else:
+        from patentlab.generate.formats import format_patent
+
+        parsed = parse_patent(format_patent(*value), finished=True)
+    result = run_checks(parsed)
+    assert set(result.failures) <= set(CHECK_CODES)

@@ -74,14 +74,21 @@ def test_sample_vet_publish(tmp_path, classifier):
 
 
 def test_demo_stage_on_a_tiny_batch(tmp_path, monkeypatch):
-    from patentlab.demo import DemoContext
+    from patentlab.demo_context import DemoContext
     from patentlab.vet import demo
 
-    monkeypatch.setattr(demo, "DEMO_SAMPLING", {**demo.DEMO_SAMPLING, "n": 2, "max_new_tokens": 24})
+    batches = ({**demo.DEMO_BATCHES[0], "n": 2}, {**demo.DEMO_BATCHES[1], "n": 2})
+    monkeypatch.setattr(demo, "DEMO_BATCHES", batches)
+    monkeypatch.setattr(demo, "DEMO_SAMPLING", {**demo.DEMO_SAMPLING, "max_new_tokens": 24})
     ctx = DemoContext(workdir=tmp_path)
     demo.run(ctx)
-    summary = json.loads((tmp_path / "vet" / "vetted" / "summary.json").read_text())
-    assert summary["n_generated"] == 2
+    for batch in batches:
+        summary = json.loads((tmp_path / "vet" / batch["name"] / "vetted" / "summary.json").read_text())
+        assert summary["n_generated"] == 2
+    topic_batch = tmp_path / "vet" / batches[1]["name"] / demo.GENERATIONS
+    rows = [json.loads(line) for line in topic_batch.read_text().splitlines()]
+    assert all(r["topic"]["code"] == "Y02E10/50" for r in rows)
+    assert all(r["prompt"].startswith("# Patent\n\n## Title\nPhotovoltaic") for r in rows)
     assert (tmp_path / "publish" / "inventions.parquet").exists()
     demo.run(ctx)  # the second run reuses the outputs
     assert ctx.outputs["vet"] == tmp_path / "vet"

@@ -31,6 +31,7 @@ def _register_steps() -> None:
     from patentlab.demo import app as demo_app
     from patentlab.generate.cli import app as generate_app
     from patentlab.publish.cli import app as publish_app
+    from patentlab.publish.cli import contribute_app
     from patentlab.review.cli import app as review_app
     from patentlab.scale.cli import app as scale_app
     from patentlab.search.cli import app as search_app
@@ -46,6 +47,7 @@ def _register_steps() -> None:
         ("review", review_app),
         ("generate", generate_app),
         ("vet", vet_app),
+        ("contribute", contribute_app),
         ("publish", publish_app),
         ("search", search_app),
         ("scale", scale_app),

@@ -42,3 +42,15 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     for row in rows:
         t.add_row(*(str(v) for v in row))
     return t
+
+
+def progress_callback(bar):
+    """A ``progress(phase, done, total)`` callback that drives one rich task per phase."""
+    tasks: dict[str, int] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total or None)
+        bar.update(tasks[phase], completed=done, total=total or None)
+
+    return update

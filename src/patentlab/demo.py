@@ -9,31 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
 from patentlab import console
+from patentlab.demo_context import DemoContext
 
 app = typer.Typer(help="Run the pipeline end to end on the bundled real sample.", invoke_without_command=True)
-
-
-@dataclass
-class DemoContext:
-    """What stages share: the work directory, the freshness flag and each stage's output dir."""
-
-    workdir: Path
-    fresh: bool = False
-    outputs: dict[str, Path] = field(default_factory=dict)
-
-    def stage_dir(self, name: str) -> Path:
-        return self.workdir / name
-
-    def done(self, name: str, *files: str) -> bool:
-        """True when this stage's files exist and ``--fresh`` was not given: reuse them."""
-        d = self.stage_dir(name)
-        return not self.fresh and bool(files) and all((d / f).exists() for f in files)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from patentlab.errors import PatentlabError
 
 def load_pool(path: str | Path) -> pd.DataFrame:
     """A pool of claims (``id`` and ``text``, or claim 1 of ``claims``) from CSV, Parquet or JSONL."""
-    from patentlab.classify.data import claim_text, id_column_of, read_table, text_column_of
+    from patentlab.tables import claim_text, id_column_of, read_table, text_column_of
 
     frame = read_table(path)
     column = id_column_of(list(frame.columns))

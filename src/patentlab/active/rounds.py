@@ -32,7 +32,7 @@ def queue_file(round_number: int) -> str:
 
 def read_ids(path: str | Path) -> set[str]:
     """The claim ids in a labels file (CSV, Parquet or JSONL with an ``id``/``doc_id`` column)."""
-    from patentlab.classify.data import ID_COLUMNS, id_column_of, read_table
+    from patentlab.tables import ID_COLUMNS, id_column_of, read_table
 
     frame = read_table(path)
     column = id_column_of(list(frame.columns))

@@ -37,7 +37,7 @@ def score_with_classifier(model_dir: str | Path, texts: Sequence[str]) -> tuple[
 
 def read_scores(path: str | Path, ids: Sequence[str]) -> np.ndarray:
     """``p_green`` for ``ids`` from a table with ``id`` (or ``doc_id``) and ``p_green`` columns."""
-    from patentlab.classify.data import id_column_of, read_table
+    from patentlab.tables import id_column_of, read_table
 
     frame = read_table(path)
     id_col = id_column_of(list(frame.columns))

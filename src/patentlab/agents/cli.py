@@ -17,6 +17,7 @@ app = typer.Typer(
 def build_panel(
     backend: str, model: str | None, base_url: str, adapter: Path | None, setup: str, threshold: float,
     max_retries: int, threads: int | None, few_shot: int = 0, examples: Path | None = None,
+    definitions: int = 0,
 ):  # fmt: skip
     """The panel the CLI options describe (one backend for every role, optionally a LoRA advocate)."""
     from patentlab.agents.backends import make_backend
@@ -50,7 +51,7 @@ def build_panel(
         advocate = TransformersBackend(model or "smollm2-135m", adapter=adapter)
     policy = RoutingPolicy(threshold=threshold)
     return AgentPanel(judge, advocate_backend=advocate, setup=setup, policy=policy, max_retries=max_retries,
-                      few_shot=shots)  # fmt: skip
+                      few_shot=shots, definitions=definitions)  # fmt: skip
 
 
 @app.command("label")
@@ -68,11 +69,16 @@ def label_command(
     threads: int = typer.Option(None, help="CPU threads for the model."),
     few_shot: int = typer.Option(0, help="Show N human-labelled claims (never the one being labelled)."),
     examples: Path = typer.Option(None, help="Gold file for --few-shot (default: bundled hitl_gold_100)."),
+    definitions: bool = typer.Option(
+        True,
+        "--definitions/--no-definitions",
+        help="Show every agent the 3 Y02 definitions nearest each claim (official CPC titles, MiniLM).",
+    ),
 ) -> None:
     """Label the claims of QUEUE; agreements become agent labels, the rest go to the human queue."""
     from patentlab.active.queue import load_pool
     from patentlab.agents.run import label_queue
-    from patentlab.classify.data import read_table
+    from patentlab.tables import read_table
 
     frame = load_pool(queue)  # id and claim text, checked
     extra = read_table(queue)
@@ -81,7 +87,7 @@ def label_command(
             frame[column] = extra[column].to_numpy()
     frame = frame.head(limit) if limit else frame
     panel = build_panel(backend, model, base_url, adapter, setup, threshold, max_retries, threads, few_shot,
-                        examples)  # fmt: skip
+                        examples, definitions=3 if definitions else 0)  # fmt: skip
     with console.progress() as bar:
         task = bar.add_task(f"agents ({panel.judge.name})", total=len(frame))
         summary = label_queue(frame, out, panel, on_progress=lambda n, total: bar.update(task, completed=n))

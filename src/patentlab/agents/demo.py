@@ -7,7 +7,7 @@ import json
 import shutil
 
 from patentlab import console
-from patentlab.demo import DemoContext
+from patentlab.demo_context import DemoContext
 from patentlab.errors import PatentlabError
 
 #: Claims sent to the agents in the demo: enough to see routing, small enough for ~1 minute on CPU

@@ -6,25 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
-    """Cohen's kappa of two raters' 0/1 labels on the same items; None when undefined.
-
-    Kappa is undefined when chance agreement is 1 (both raters gave one and the same label to
-    every item), where ``(po - pe) / (1 - pe)`` divides by zero. sklearn's ``cohen_kappa_score``
-    returns NaN there with a warning; None says "undefined" without either.
-    """
-    if len(a) != len(b):
-        raise ValueError("the two raters must label the same items")
-    n = len(a)
-    if n == 0:
-        return None
-    observed = sum(int(x) == int(y) for x, y in zip(a, b, strict=True)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    if expected >= 1.0:
-        return None
-    return float((observed - expected) / (1 - expected))
+from patentlab.classify.metrics import cohen_kappa
 
 
 def agreement(

@@ -36,8 +36,8 @@ def load_gold_examples(path: str | Path | None = None) -> list[Example]:
     The table needs ``doc_id`` (or ``id``), ``text`` and ``is_green_human`` (0/1): the columns of
     the review step's gold export. CSV, JSON Lines and Parquet are read.
     """
-    from patentlab.classify.data import read_table
     from patentlab.data import sample_path
+    from patentlab.tables import read_table
 
     source = Path(path) if path is not None else sample_path("hitl_gold_100.csv")
     frame = read_table(source)

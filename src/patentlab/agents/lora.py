@@ -15,7 +15,6 @@ silver label is what it is (which Y02 subclass, or which non-Y02 subclass) and i
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import math
@@ -61,14 +60,10 @@ class AdvocateTrainingConfig:
 
 @functools.cache
 def _titles() -> dict[str, str]:
-    from patentlab.data import sample_path
+    from patentlab.cpc import entries_at, y02_entries
 
-    titles = {}
-    for name in ("cpc/cpc_subclass_titles.csv", "cpc/y02_titles.csv"):
-        with sample_path(name).open(encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                titles[row["code"]] = row["title"].split(" (")[0].split(";")[0].strip().lower()
-    return titles
+    entries = (*entries_at("subclass", exclude_section_y=False), *y02_entries())
+    return {e.code: e.title.split(" (")[0].split(";")[0].strip().lower() for e in entries}
 
 
 def silver_rationale(label: int, y02: Sequence[str], cpc: Sequence[str]) -> str:
@@ -100,7 +95,7 @@ def _codes(record: dict) -> tuple[list[str], list[str]]:
 
 def advocate_examples(path: str | Path, n: int, seed: int = 42) -> list[dict]:
     """Up to ``n`` balanced silver examples ``{"claim", "label", "argument"}`` from a split file."""
-    from patentlab.classify.data import claim_text, read_table, text_column_of
+    from patentlab.tables import claim_text, read_table, text_column_of
 
     frame = read_table(path)
     text_col = text_column_of(list(frame.columns), None, path)
@@ -172,7 +167,7 @@ def _load_base(config: AdvocateTrainingConfig) -> tuple[Any, Any, str]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from patentlab.generate.model import load_tokenizer, resolve_model
+    from patentlab.llm.loading import load_tokenizer, resolve_model
 
     cuda = torch.cuda.is_available()
     if config.quantize not in ("auto", "4bit", "none"):
@@ -268,7 +263,7 @@ def train_advocate(
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
     from peft.utils import get_peft_model_state_dict
 
-    from patentlab.generate.model import model_summary
+    from patentlab.llm.loading import model_summary
 
     config = config or AdvocateTrainingConfig()
     out = Path(out_dir)

@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from patentlab.agents import prompts
 from patentlab.agents.backends.base import Conversation, Generation, LLMBackend, label_probability
@@ -133,6 +134,10 @@ class AgentPanel:
         policy: when a claim goes to a human (see :mod:`patentlab.agents.routing`).
         max_retries: re-asks per invalid output.
         few_shot: human-labelled examples shown to every agent (never the claim being labelled).
+        definitions: show every agent the N Y02 definitions nearest each claim (0: none).
+        definition_scorer: what finds them (default: a
+            :class:`~patentlab.classify.y02_scorer.Y02DefinitionScorer` with the packaged MiniLM,
+            loaded on first use).
         batch_size: claims per round of generation (the backends batch within it).
 
     Example:
@@ -153,6 +158,8 @@ class AgentPanel:
         verdict_tokens: int = 120,
         batch_size: int = 8,
         few_shot: FewShot | None = None,
+        definitions: int = 0,
+        definition_scorer: Any = None,
     ) -> None:
         if setup not in SETUPS:
             raise PatentlabError(f"setup must be one of {', '.join(SETUPS)}, not '{setup}'")
@@ -166,10 +173,14 @@ class AgentPanel:
         self.verdict_tokens = verdict_tokens
         self.batch_size = batch_size
         self.few_shot = few_shot
+        if definitions < 0:
+            raise PatentlabError(f"definitions must be 0 or more, not {definitions}")
+        self.definitions = definitions
+        self.definition_scorer = definition_scorer
 
     def describe(self) -> dict:
         """The panel's settings, for run summaries."""
-        return {
+        settings = {
             "setup": self.setup,
             "judge": self.judge.name,
             "advocate": self.advocate.name if self.setup == "three-agent" else None,
@@ -178,6 +189,19 @@ class AgentPanel:
             "max_retries": self.max_retries,
             "few_shot": self.few_shot.describe() if self.few_shot else None,
         }
+        if self.definitions:  # only when on, so runs from before this option still resume
+            settings["definitions"] = self.definitions
+        return settings
+
+    def nearest_definitions(self, claims: Sequence[str]) -> list[list]:
+        """The ``definitions`` Y02 entries nearest each claim (empty lists when off)."""
+        if not self.definitions:
+            return [[] for _ in claims]
+        if self.definition_scorer is None:
+            from patentlab.classify.y02_scorer import Y02DefinitionScorer
+
+            self.definition_scorer = Y02DefinitionScorer()
+        return self.definition_scorer.nearest_definitions(list(claims), k=self.definitions)
 
     def label(
         self,
@@ -198,19 +222,20 @@ class AgentPanel:
         t0 = time.perf_counter()
         shown = [prompts.sanitize_claim(text) for _, text in claims]
         shots = [self.few_shot.for_claim(i, text) if self.few_shot else [] for i, text in claims]
+        nearest = self.nearest_definitions(shown)
         advocates: list[Reply | None] = [None] * len(claims)
         skeptics: list[Reply | None] = [None] * len(claims)
         if self.setup == "three-agent":
-            pairs = list(zip(shown, shots, strict=True))
-            for_advocate = [prompts.advocate_messages(c, e) for c, e in pairs]
-            for_skeptic = [prompts.skeptic_messages(c, e) for c, e in pairs]
+            triples = list(zip(shown, shots, nearest, strict=True))
+            for_advocate = [prompts.advocate_messages(c, e, d) for c, e, d in triples]
+            for_skeptic = [prompts.skeptic_messages(c, e, d) for c, e, d in triples]
             advocates = ask(self.advocate, for_advocate, ARGUMENT_SCHEMA, max_tokens=self.argument_tokens,
                             max_retries=self.max_retries)  # fmt: skip
             skeptics = ask(self.skeptic, for_skeptic, ARGUMENT_SCHEMA, max_tokens=self.argument_tokens,
                            max_retries=self.max_retries)  # fmt: skip
         judge_prompts = [
-            prompts.judge_messages(c, _argument(a), _argument(s), e)
-            for c, a, s, e in zip(shown, advocates, skeptics, shots, strict=True)
+            prompts.judge_messages(c, _argument(a), _argument(s), e, d)
+            for c, a, s, e, d in zip(shown, advocates, skeptics, shots, nearest, strict=True)
         ]
 
         def quote_check(i: int, fields: dict) -> list[str]:

@@ -8,10 +8,10 @@ flagged for a human; see :func:`find_injections`).
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from patentlab.agents.backends.base import Conversation
 from patentlab.agents.fewshot import Example
@@ -32,7 +32,7 @@ INJECTION_PATTERNS: tuple[str, ...] = (
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in INJECTION_PATTERNS), re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?\n]")
 # The tags that delimit data in the prompts; none may be opened or closed from inside the data.
-_CLAIM_TAG = re.compile(r"</?\s*(claim|example|advocate|skeptic)\b[^>]*>", re.IGNORECASE)
+_CLAIM_TAG = re.compile(r"</?\s*(claim|example|advocate|skeptic|definitions)\b[^>]*>", re.IGNORECASE)
 REDACTED = "[instruction-like text removed]"
 
 
@@ -63,11 +63,9 @@ def sanitize_claim(text: str) -> str:
 @functools.cache
 def y02_categories() -> str:
     """One line per Y02 subclass with its official CPC title (from the bundled CPC title list)."""
-    from patentlab.data import sample_path
+    from patentlab.cpc import y02_entries
 
-    with sample_path("cpc/y02_titles.csv").open(encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["level"] == "subclass"]
-    return "\n".join(f"- {r['code']}: {r['title'].capitalize()}" for r in rows)
+    return "\n".join(f"- {e.code}: {e.title.capitalize()}" for e in y02_entries() if e.level == "subclass")
 
 
 def _system(role: str, schema: dict) -> str:
@@ -117,29 +115,61 @@ def examples_block(examples: Sequence[Example]) -> str:
     return header + "\n" + "\n".join(shown)
 
 
-def _user(claim: str, examples: Sequence[Example]) -> list[str]:
-    # The examples come first, so every prompt starts the same way (llama.cpp reuses that prefix).
-    return [examples_block(examples), claim_block(claim)] if examples else [claim_block(claim)]
+class DefinitionLike(Protocol):
+    """A Y02 entry shown to the agents (e.g. :class:`patentlab.classify.y02_scorer.Definition`)."""
+
+    code: str
+    title: str
 
 
-def advocate_messages(claim: str, examples: Sequence[Example] = ()) -> Conversation:
+DEFINITIONS_HEADER = (
+    "The Y02 definitions closest to this claim in wording (official CPC titles, found by text "
+    "similarity). They say what each green category covers; being listed here does not make the "
+    "claim green."
+)
+
+
+def definitions_block(definitions: Sequence[DefinitionLike]) -> str:
+    """The nearest Y02 definitions as a list under a header (official titles, so no tags needed)."""
+    lines = [f"- {d.code}: {_CLAIM_TAG.sub('', d.title)}" for d in definitions]
+    return "<definitions>\n" + DEFINITIONS_HEADER + "\n" + "\n".join(lines) + "\n</definitions>"
+
+
+def _user(claim: str, examples: Sequence[Example], definitions: Sequence[DefinitionLike] = ()) -> list[str]:
+    # The examples come first, so every prompt starts the same way (llama.cpp reuses that prefix);
+    # the definitions depend on the claim, so they come after them, right before the claim.
+    parts = [examples_block(examples)] if examples else []
+    if definitions:
+        parts.append(definitions_block(definitions))
+    return [*parts, claim_block(claim)]
+
+
+def advocate_messages(
+    claim: str, examples: Sequence[Example] = (), definitions: Sequence[DefinitionLike] = ()
+) -> Conversation:
     return [
         {"role": "system", "content": _system(ADVOCATE_ROLE, ARGUMENT_SCHEMA)},
-        {"role": "user", "content": "\n\n".join(_user(claim, examples))},
+        {"role": "user", "content": "\n\n".join(_user(claim, examples, definitions))},
     ]
 
 
-def skeptic_messages(claim: str, examples: Sequence[Example] = ()) -> Conversation:
+def skeptic_messages(
+    claim: str, examples: Sequence[Example] = (), definitions: Sequence[DefinitionLike] = ()
+) -> Conversation:
     return [
         {"role": "system", "content": _system(SKEPTIC_ROLE, ARGUMENT_SCHEMA)},
-        {"role": "user", "content": "\n\n".join(_user(claim, examples))},
+        {"role": "user", "content": "\n\n".join(_user(claim, examples, definitions))},
     ]
 
 
 def judge_messages(
-    claim: str, advocate: str | None, skeptic: str | None, examples: Sequence[Example] = ()
+    claim: str,
+    advocate: str | None,
+    skeptic: str | None,
+    examples: Sequence[Example] = (),
+    definitions: Sequence[DefinitionLike] = (),
 ) -> Conversation:
-    parts = _user(claim, examples)
+    parts = _user(claim, examples, definitions)
     if advocate is not None:
         parts.append(f"<advocate>\n{_CLAIM_TAG.sub('', advocate)}\n</advocate>")
     if skeptic is not None:

@@ -26,7 +26,8 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         max_length: tokens per claim (the card's 384).
         dtype: ``fp32`` or ``bf16`` for the encoder.
         chunk: pool over windows of long claims instead of truncating them.
-        class_weight: ``None`` or ``"balanced"`` (for skewed training sets).
+        class_weight: ``None`` or ``"balanced"`` (for skewed training sets: ``--balance weight``
+            keeps every labelled record and lets the loss weight the classes instead).
         C: inverse regularisation strength of the logistic regression.
         batch_size: texts per forward pass of the encoder.
         cache: keep embeddings in the on-disk cache (not saved with the model: it changes no
@@ -104,8 +105,9 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
     def save_pretrained(self, path: str | Path) -> Path:
         """Write ``baseline.json`` (settings) and the regression's weights (no pickle)."""
         params = {k: v for k, v in self.get_params().items() if k != "cache"}  # a run-time choice
+        text = getattr(self, "text_", None)  # what it was trained on (classify.data.text_summary)
         with atomic_dir(path) as staging:
-            write_json(staging / BASELINE_FILE, {"format": "patentlab-baseline/1", **params})
+            write_json(staging / BASELINE_FILE, {"format": "patentlab-baseline/1", **params, "text": text})
             np.savez(
                 staging / WEIGHTS_FILE,
                 coef=self.lr_.coef_,
@@ -121,9 +123,45 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
             raise PatentlabError(f"not a baseline folder (no {BASELINE_FILE})", path=path)
         params = json.loads((path / BASELINE_FILE).read_text(encoding="utf-8"))
         params.pop("format", None)
+        text = params.pop("text", None)
         clf = cls(params.pop("model"), **params)
+        clf.text_ = text
         with np.load(path / WEIGHTS_FILE) as w:
             clf.lr_ = LogisticRegression(C=clf.C, class_weight=clf.class_weight)
             clf.lr_.coef_, clf.lr_.intercept_, clf.lr_.classes_ = w["coef"], w["intercept"], w["classes"]
         clf.classes_ = clf.lr_.classes_
         return clf
+
+
+def choose_c(
+    embeddings: np.ndarray,
+    y: Sequence[int],
+    *,
+    grid: Sequence[float] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+    class_weight: str | None = "balanced",
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The ``C`` with the best mean ROC-AUC in stratified k-fold CV on the training data only.
+
+    Choosing C on the training set (never on the test set, such as the human gold labels) keeps
+    the reported test figures honest. Returns the chosen C and the mean AUC of each candidate.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(y, dtype=int)
+    k = int(min(folds, np.bincount(y, minlength=2).min()))
+    if k < 2:
+        raise PatentlabError("too few examples of one class to choose C by cross-validation")
+    scores: dict[float, float] = {}
+    splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(embeddings, y))
+    for c in grid:
+        aucs = []
+        for train_idx, test_idx in splits:
+            lr = LogisticRegression(C=c, class_weight=class_weight, max_iter=2000)
+            lr.fit(embeddings[train_idx], y[train_idx])
+            aucs.append(roc_auc_score(y[test_idx], lr.predict_proba(embeddings[test_idx])[:, 1]))
+        scores[float(c)] = float(np.mean(aucs))
+    best = max(scores, key=lambda c: (scores[c], -c))
+    return best, scores

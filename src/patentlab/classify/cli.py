@@ -14,6 +14,30 @@ app = typer.Typer(
 )
 
 MODEL_HELP = "Encoder: minilm, mpnet, a sentence-transformers hub id or a local folder."
+TEXT_HELP = (
+    "Which text of a record: auto (claims when present, else the abstract), claims, abstract, "
+    "title+abstract or all. The model records it; evaluate/predict default to the model's."
+)
+
+
+def load_training(path: Path, text: str):
+    """Labelled training texts, saying how many rows had an unknown (blank) label."""
+    from patentlab.classify.data import load_labeled
+
+    data = load_labeled(path, text=text)
+    print_skipped(data, path)
+    return data
+
+
+def print_skipped(data, path: Path) -> None:
+    """Say how many rows were skipped: a blank label is unknown, never "not green"."""
+    if data.skipped_unknown:
+        console.err.print(
+            f"{path}: {data.skipped_unknown:,} rows with a blank (unknown) label skipped, "
+            f"{len(data):,} labelled rows kept"
+        )
+    if data.skipped_no_text:
+        console.err.print(f"{path}: {data.skipped_no_text:,} rows without {data.text} text skipped")
 
 
 def print_epoch(row: dict) -> None:
@@ -61,18 +85,25 @@ def print_iterations(run_dir: Path) -> None:
 
 
 def print_metrics(metrics: dict, out_dir: Path) -> None:
+    """One line per eval set: agreement first (kappa, AUC, MCC), then F1 beside the all-green F1."""
+    from patentlab.classify.evaluate import SANITY_CHECK_BELOW
+    from patentlab.classify.metrics import fmt
+
+    sanity = " (sanity check only)" if metrics["n"] < SANITY_CHECK_BELOW else ""
     console.out.print(
-        f"{metrics['eval_set']}: accuracy {metrics['accuracy']:.2%}, F1 (green) {metrics['f1']:.4f}, "
-        f"F1 macro {metrics['f1_macro']:.4f}  [dim]report: {out_dir / 'report.md'}[/dim]"
+        f"{metrics['eval_set']}{sanity}, n={metrics['n']}: kappa {fmt(metrics.get('kappa'), 3)}, "
+        f"AUC {fmt(metrics.get('auc'), 3)}, MCC {fmt(metrics.get('mcc'), 3)}, "
+        f"F1 (green) {metrics['f1']:.3f} (predicting all green: {metrics.get('all_green_f1', 0):.2f}), "
+        f"predicted green {metrics.get('predicted_green', 0):.0%}  [dim]report: {out_dir / 'report.md'}[/dim]"
     )
 
 
-def _eval_sets(eval_file: Path | None, gold: Path | None) -> list[tuple[str, object]]:
+def _eval_sets(eval_file: Path | None, gold: Path | None, text: str = "auto") -> list[tuple[str, object]]:
     from patentlab.classify.data import load_gold, load_labeled
 
     sets = []
     if eval_file is not None:
-        sets.append((eval_file.stem, load_labeled(eval_file)))
+        sets.append((eval_file.stem, load_labeled(eval_file, text=text)))
     if gold is not None:
         sets.append((gold.stem, load_gold(gold, weight=1.0)))
     return sets
@@ -89,21 +120,24 @@ def baseline(
     max_length: int = typer.Option(384, help="Tokens per claim."),
     bf16: bool = typer.Option(False, help="Encode in bf16 (about 2x faster on CPU)."),
     chunk: bool = typer.Option(False, help="Pool over windows of long claims instead of truncating."),
+    text: str = typer.Option("auto", "--text", help=TEXT_HELP),
     run_dir: Path = typer.Option(None, help="Run folder with the iteration table (default: OUT's parent)."),
 ) -> None:
     """Iteration 1: frozen encoder embeddings + logistic regression."""
     from patentlab.classify.baseline import FrozenEncoderClassifier
-    from patentlab.classify.data import load_labeled
+    from patentlab.classify.data import text_summary
     from patentlab.classify.evaluate import evaluate
 
-    data = load_labeled(train_file)
-    sets = _eval_sets(eval_file, gold)
+    data = load_training(train_file, text)
+    sets = _eval_sets(eval_file, gold, text)
     clf = FrozenEncoderClassifier(
         model, max_length=max_length, dtype="bf16" if bf16 else "fp32", chunk=chunk, class_weight=class_weight
     )
     clf.fit(data.texts, data.labels)
+    clf.text_ = text_summary(data)
     clf.save_pretrained(out)
-    console.out.print(f"baseline fitted on {len(data)} claims, saved to {out}")
+    kinds = ", ".join(f"{k} {v:,}" for k, v in clf.text_["rows"].items())
+    console.out.print(f"baseline fitted on {len(data):,} texts ({kinds}), saved to {out}")
     run_dir = run_dir or out.parent
     for name, eval_data in sets:
         metrics = evaluate(clf, eval_data, out / f"eval_{name}", name=name, run_dir=run_dir)
@@ -133,19 +167,28 @@ def train(
     y02_head: bool = typer.Option(False, help="Also train a multi-label head for Y02A…Y02W."),
     bf16: bool = typer.Option(False, help="bf16 autocast (helps on GPUs and CPUs with bf16 units)."),
     seed: int = typer.Option(42),
+    text: str = typer.Option("auto", "--text", help=TEXT_HELP),
+    class_weight: str = typer.Option(
+        None, help="'balanced' to weight the loss by class (for unbalanced --balance weight splits)."
+    ),
     run_dir: Path = typer.Option(None, help="Run folder with the iteration table (default: OUT's parent)."),
 ) -> None:
     """Fine-tune encoder + Linear(dim, 2) with the card's defaults; resumes if interrupted."""
-    from patentlab.classify.data import load_gold, load_labeled
+    from patentlab.classify.data import class_weights, load_gold, load_labeled
     from patentlab.classify.evaluate import evaluate
     from patentlab.classify.train import TrainConfig
     from patentlab.classify.train import train as run_train
     from patentlab.embed.models import display_name
+    from patentlab.errors import PatentlabError
 
-    data = load_labeled(train_file)
+    if class_weight not in (None, "balanced"):
+        raise PatentlabError(f"--class-weight must be 'balanced' or left out, not '{class_weight}'")
+    data = load_training(train_file, text)
+    if class_weight:
+        data.weights = class_weights(data.labels)
     if gold is not None:
         data = data.concat(load_gold(gold, weight=gold_weight, balance=gold_balance))
-    eval_data = load_labeled(eval_file) if eval_file is not None else None
+    eval_data = load_labeled(eval_file, text=text) if eval_file is not None else None
     config = TrainConfig(
         base_model=model,
         epochs=epochs,
@@ -164,7 +207,7 @@ def train(
     print_history(result.history, result.best_epoch)
     method = f"Fine-tuned {display_name(model)} on silver" + (f" + gold (x{gold_weight:g})" if gold else "")
     run_dir = run_dir or out.parent
-    for name, eval_set in _eval_sets(eval_file, eval_gold):
+    for name, eval_set in _eval_sets(eval_file, eval_gold, text):
         metrics = evaluate(
             result.model_dir, eval_set, out / f"eval_{name}", name=name, run_dir=run_dir, method=method
         )
@@ -179,17 +222,23 @@ def evaluate(
     out: Path = typer.Option(None, "--out", "-o", help="Report folder (default: MODEL/eval_<data name>)."),
     name: str = typer.Option(None, help="Name of the eval set in the iteration table."),
     method: str = typer.Option(None, help="Name of the method in the iteration table."),
+    text: str = typer.Option(None, "--text", help=TEXT_HELP),
     run_dir: Path = typer.Option(None, help="Run folder with the iteration table (default: MODEL's parent)."),
 ) -> None:
-    """Accuracy, per-class P/R/F1, report, confusion matrix and calibration PNGs; add an iteration row."""
-    from patentlab.classify.data import load_labeled
+    """Kappa, AUC, MCC, P/R/F1, report, confusion matrix and calibration PNGs; add an iteration row."""
+    from patentlab.classify.data import check_model_text, load_labeled
     from patentlab.classify.evaluate import evaluate as run_evaluate
+    from patentlab.classify.evaluate import load_classifier
+    from patentlab.tables import read_table
 
-    dataset = load_labeled(data, prefer_human=True)
+    classifier = load_classifier(model)
+    choice = check_model_text(classifier, [str(c) for c in read_table(data).columns], text, data)
+    dataset = load_labeled(data, prefer_human=True, text=choice)
+    print_skipped(dataset, data)
     name = name or data.stem
     out = out or model / f"eval_{name}"
     run_dir = run_dir or model.parent
-    metrics = run_evaluate(model, dataset, out, name=name, run_dir=run_dir, method=method)
+    metrics = run_evaluate(classifier, dataset, out, name=name, run_dir=run_dir, method=method)
     console.out.print(metrics["report"])
     console.out.print(metrics_confusion(metrics))
     print_metrics(metrics, out)
@@ -207,7 +256,8 @@ def predict(
     input_file: Path = typer.Argument(..., help="CSV, Parquet or JSONL with a 'text' (or 'claims') column."),
     model: Path = typer.Option(..., "--model", "-m", help="A trained model or baseline folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (.csv, .parquet or .jsonl)."),
-    text_column: str = typer.Option(None, help="Column with the claim text (default: text, else claims)."),
+    text_column: str = typer.Option(None, help="A column to read the text from (overrides --text)."),
+    text: str = typer.Option(None, "--text", help=TEXT_HELP),
     batch_size: int = typer.Option(256, help="Rows per batch (memory stays flat on large inputs)."),
     threshold: float = typer.Option(0.5, help="label = 1 when p_green >= threshold."),
 ) -> None:
@@ -215,7 +265,13 @@ def predict(
     from patentlab.classify.predict import predict_file
 
     report = predict_file(
-        model, input_file, out, text_column=text_column, batch_size=batch_size, threshold=threshold
+        model,
+        input_file,
+        out,
+        text_column=text_column,
+        text=text,
+        batch_size=batch_size,
+        threshold=threshold,
     )
     for column in report.replaced_columns:
         console.err.print(f"note: the input's '{column}' column was replaced by the prediction")

@@ -1,8 +1,14 @@
-"""The classify stage of ``patentlab demo``: frozen MiniLM + LR, then a short CPU fine-tune.
+"""The classify stage of ``patentlab demo``: frozen MiniLM + weighted LR, then a short CPU fine-tune.
 
-Both are evaluated on eval_silver and on the 100 human gold labels, and the iteration table is
-printed. The fine-tune is shortened for a 2-core CPU (2 epochs at 256 tokens, a learning rate
-suited to 168 claims); ``patentlab classify train`` runs the card's full defaults.
+Both learn from every labelled record of the bundled data (claims, and abstracts where a record
+has no claims) except the 100 human gold claims of ``hitl_gold_100.csv``, which are the headline
+test: Cohen's kappa and ROC-AUC against human labels. Green is scarce (about 2 % of the labelled
+records), so the logistic regression weights the classes instead of downsampling, with ``C``
+chosen by cross-validation on the training data only. The 60-record eval_silver is a sanity
+check. Embedding the ~12,000 texts with MiniLM takes a few minutes on 2 cores the first time; the
+vectors are cached on disk (``patentlab.embed``), so later runs reuse them. The fine-tune runs on
+a capped, class-weighted subset (every green record + non-green up to :data:`FINETUNE_CAP`) so it
+fits a 2-core CPU; ``patentlab classify train`` runs the card's full defaults.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ import shutil
 from patentlab import console
 from patentlab.classify.cli import print_epoch, print_history, print_iterations, print_metrics
 from patentlab.data import sample_path
-from patentlab.demo import DemoContext
+from patentlab.demo_context import DemoContext
 
 DEMO_TRAIN = {"epochs": 2, "max_length": 256, "lr": 5e-5, "warmup_steps": 2, "batch_size": 16}
+#: Texts in the CPU fine-tune: every green training record (241) and non-green up to the cap.
+FINETUNE_CAP = 384
+GOLD = "hitl_gold_100"
 
 
 def run(ctx: DemoContext) -> None:
-    from patentlab.classify.baseline import FrozenEncoderClassifier
-    from patentlab.classify.data import load_gold, load_labeled
+    from patentlab.classify.baseline import FrozenEncoderClassifier, choose_c
+    from patentlab.classify.data import capped_subset, load_gold, load_labeled, text_summary, without_texts
     from patentlab.classify.evaluate import ITERATIONS_JSON, evaluate
     from patentlab.classify.train import TrainConfig, train
 
@@ -32,44 +41,63 @@ def run(ctx: DemoContext) -> None:
         return
     if ctx.fresh:  # otherwise an interrupted fine-tune resumes from its checkpoint
         shutil.rmtree(out, ignore_errors=True)
-    train_data = load_labeled(splits / "train_silver.parquet")
-    eval_sets = {
-        "eval_silver": load_labeled(splits / "eval_silver.parquet"),
-        "gold_100": load_gold(sample_path("hitl_gold_100.csv"), weight=1.0),
-    }
+    gold = load_gold(sample_path(f"{GOLD}.csv"), weight=1.0)
+    train_data, dropped = without_texts(load_labeled(splits / "train_silver.parquet"), gold.texts)
+    eval_sets = {GOLD: gold, "eval_silver": load_labeled(splits / "eval_silver.parquet")}
+    kinds = ", ".join(f"{v:,} {k}" for k, v in sorted(train_data.text_kinds.items()))
+    green = int(train_data.labels.sum())
+    console.out.print(
+        f"training data: {len(train_data):,} labelled records ({kinds}; {green:,} green), "
+        f"{dropped} gold claims held out; test: the {len(gold)} human labels of {GOLD}.csv "
+        f"({int(gold.labels.sum())} green)"
+    )
 
     console.out.print(
-        f"[bold]Iteration 1[/bold]: frozen MiniLM + logistic regression on {len(train_data)} claims"
+        "[bold]Iteration 1[/bold]: frozen MiniLM + class-weighted logistic regression "
+        "(embeddings are cached on disk; the first run encodes every text once)"
     )
-    clf = FrozenEncoderClassifier("minilm").fit(train_data.texts, train_data.labels)
+    clf = FrozenEncoderClassifier("minilm", class_weight="balanced")
+    embeddings = clf.embed(train_data.texts)
+    c, scores = choose_c(embeddings, train_data.labels)
+    console.out.print(
+        "C by 5-fold CV on the training data (ROC-AUC): "
+        + ", ".join(f"{k:g}: {v:.3f}" for k, v in scores.items())
+        + f" -> C={c:g}"
+    )
+    clf.set_params(C=c)
+    clf.fit_embeddings(embeddings, train_data.labels)
+    clf.text_ = text_summary(train_data)
     clf.save_pretrained(out / "baseline")
+    method = "Frozen MiniLM + LR (weighted)"  # class-weighted, all labelled data, C by CV
     for name, data in eval_sets.items():
-        print_metrics(
-            evaluate(clf, data, out / "baseline" / f"eval_{name}", name=name, run_dir=out),
-            out / "baseline" / f"eval_{name}",
-        )
+        report = out / "baseline" / f"eval_{name}"
+        print_metrics(evaluate(clf, data, report, name=name, run_dir=out, method=method), report)
 
+    subset = capped_subset(train_data, FINETUNE_CAP)
     config = TrainConfig(base_model="minilm", **DEMO_TRAIN)
     console.out.print(
-        f"[bold]Iteration 2[/bold]: fine-tune MiniLM + Linear(384, 2) on CPU "
-        f"({config.epochs} epochs, max_length {config.max_length}, lr {config.lr:g})"
+        f"[bold]Iteration 2[/bold]: fine-tune MiniLM + Linear(384, 2) on CPU on {len(subset)} records "
+        f"({int(subset.labels.sum())} green, class-weighted loss; {config.epochs} epochs, "
+        f"max_length {config.max_length}, lr {config.lr:g})"
     )
     result = train(
-        train_data, out / "finetuned", config, eval_data=eval_sets["eval_silver"], on_epoch=print_epoch
+        subset, out / "finetuned", config, eval_data=eval_sets["eval_silver"], on_epoch=print_epoch
     )
     print_history(result.history, result.best_epoch)
     for name, data in eval_sets.items():
         report_dir = out / "finetuned" / f"eval_{name}"
-        print_metrics(
-            evaluate(
-                result.model_dir,
-                data,
-                report_dir,
-                name=name,
-                run_dir=out,
-                method="Fine-tuned MiniLM on silver",
-            ),
+        metrics = evaluate(
+            result.model_dir,
+            data,
             report_dir,
+            name=name,
+            run_dir=out,
+            method="Fine-tuned MiniLM (weighted)",  # the capped, class-weighted subset
         )
+        print_metrics(metrics, report_dir)
     print_iterations(out)
+    console.out.print(
+        f"[dim]Headline: kappa and ROC-AUC against the human labels of {GOLD}.csv (kept out of "
+        "training). F1 there is shown beside 0.55, the F1 of predicting everything green.[/dim]"
+    )
     ctx.outputs["classify"] = out

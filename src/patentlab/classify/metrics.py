@@ -12,6 +12,59 @@ from patentlab.storage import atomic_path, write_json, write_text
 TARGET_NAMES = ("Non-Green (0)", "Green (1)")
 
 
+def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
+    """Cohen's kappa of two raters' 0/1 labels on the same items; None when undefined.
+
+    Kappa is undefined when chance agreement is 1 (both raters gave one and the same label to
+    every item), where ``(po - pe) / (1 - pe)`` divides by zero. sklearn's ``cohen_kappa_score``
+    returns NaN there with a warning; None says "undefined" without either.
+    """
+    if len(a) != len(b):
+        raise ValueError("the two raters must label the same items")
+    n = len(a)
+    if n == 0:
+        return None
+    observed = sum(int(x) == int(y) for x, y in zip(a, b, strict=True)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    if expected >= 1.0:
+        return None
+    return float((observed - expected) / (1 - expected))
+
+
+def all_green_f1(y_true: Sequence[int]) -> float:
+    """F1 (green) of the trivial rule "everything is green": 2p / (1 + p) for a green share p.
+
+    On ``hitl_gold_100.csv`` (38 % green) it is 0.55, so an F1 near 0.55 there says nothing.
+    """
+    y = np.asarray(y_true, dtype=int)
+    p = float(y.mean()) if len(y) else 0.0
+    return 2 * p / (1 + p) if p else 0.0
+
+
+def agreement_metrics(y_true: Sequence[int], p_green: Sequence[float], threshold: float = 0.5) -> dict:
+    """Cohen's kappa, ROC-AUC, MCC, F1 (green) and the share predicted green.
+
+    Agreement with human labels is the headline: kappa and MCC are 0 for any constant or random
+    rule, AUC is 0.5 for any ranking unrelated to the labels. AUC and kappa are None when
+    ``y_true`` holds one class only.
+    """
+    from sklearn.metrics import f1_score, matthews_corrcoef, roc_auc_score
+
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(p_green, dtype=float)
+    pred = (p >= threshold).astype(int)
+    both = len(np.unique(y)) == 2
+    return {
+        "kappa": cohen_kappa(y.tolist(), pred.tolist()),
+        "auc": float(roc_auc_score(y, p)) if both else None,
+        "mcc": float(matthews_corrcoef(y, pred)) if len(y) else None,
+        "f1": float(f1_score(y, pred, pos_label=1, zero_division=0)),
+        "predicted_green": float(pred.mean()) if len(pred) else 0.0,
+        "all_green_f1": all_green_f1(y),
+    }
+
+
 def binary_metrics(y_true: Sequence[int], p_green: Sequence[float], threshold: float = 0.5) -> dict:
     """Accuracy, per-class and averaged P/R/F1, log loss, the confusion matrix and sklearn's report."""
     from sklearn.metrics import (
@@ -42,9 +95,15 @@ def binary_metrics(y_true: Sequence[int], p_green: Sequence[float], threshold: f
         }
         for i, name in enumerate(("non_green", "green"))
     }
+    agree = agreement_metrics(y, p, threshold)
     return {
         "n": len(y),
         "accuracy": float(accuracy_score(y, pred)),
+        "kappa": agree["kappa"],
+        "auc": agree["auc"],
+        "mcc": agree["mcc"],
+        "predicted_green": agree["predicted_green"],
+        "all_green_f1": agree["all_green_f1"],
         "precision": per_class["green"]["precision"],
         "recall": per_class["green"]["recall"],
         "f1": per_class["green"]["f1"],
@@ -137,6 +196,11 @@ def plot_calibration(y_true: Sequence[int], p_green: Sequence[float], path: Path
     _save_figure(fig, path)
 
 
+def fmt(value: float | None, digits: int = 4) -> str:
+    """A metric for a table; "n/a" when it is undefined (one class only)."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def report_markdown(metrics: dict, title: str) -> str:
     """The evaluation as Markdown: headline metrics, sklearn's report and the confusion matrix."""
     lines = [
@@ -145,8 +209,12 @@ def report_markdown(metrics: dict, title: str) -> str:
         "| Metric | Score |",
         "|---|---|",
         f"| Examples | {metrics['n']} |",
+        f"| Cohen's kappa | {fmt(metrics.get('kappa'))} |",
+        f"| ROC-AUC | {fmt(metrics.get('auc'))} |",
+        f"| MCC | {fmt(metrics.get('mcc'))} |",
         f"| Accuracy | {metrics['accuracy']:.2%} |",
-        f"| F1 Score (Green) | {metrics['f1']:.4f} |",
+        f"| F1 Score (Green) | {metrics['f1']:.4f} (all green: {metrics.get('all_green_f1', 0):.2f}) |",
+        f"| Predicted green | {metrics.get('predicted_green', 0):.0%} |",
         f"| Precision (Green) | {metrics['precision']:.4f} |",
         f"| Recall (Green) | {metrics['recall']:.4f} |",
         f"| F1 Macro | {metrics['f1_macro']:.4f} |",

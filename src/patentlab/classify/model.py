@@ -54,6 +54,8 @@ class GreenClassifier(torch.nn.Module):
         dim = int(encoder.config.hidden_size)
         self.head = torch.nn.Linear(dim, 2)
         self.y02_head = torch.nn.Linear(dim, len(Y02_CATEGORIES)) if y02_head else None
+        #: What it was trained on (:func:`patentlab.classify.data.text_summary`); None if unknown.
+        self.text: dict | None = None
 
     @classmethod
     def from_base(
@@ -136,6 +138,7 @@ class GreenClassifier(torch.nn.Module):
             "pooling": "mean",
             "labels": list(LABELS),
             "y02_categories": list(Y02_CATEGORIES) if self.y02_head is not None else None,
+            "text": self.text,
         }
 
     def save_pretrained(self, path: str | Path, extra: dict | None = None) -> Path:
@@ -172,6 +175,7 @@ class GreenClassifier(torch.nn.Module):
             max_length=int(config.get("max_length", DEFAULT_MAX_LENGTH)),
             y02_head=(path / Y02_HEAD_FILE).exists(),
         )
+        clf.text = config.get("text")
         clf.head.load_state_dict(torch.load(path / HEAD_FILE, map_location="cpu"))
         if clf.y02_head is not None:
             clf.y02_head.load_state_dict(torch.load(path / Y02_HEAD_FILE, map_location="cpu"))

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from patentlab import console
-from patentlab.classify.data import claim_text, text_column_of
 from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_path
+from patentlab.tables import claim_text, record_text, text_column_of
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".json": "jsonl"}
 OUTPUT_COLUMNS = ("p_green", "label")
@@ -140,6 +140,7 @@ def predict_file(
     out_path: str | Path,
     *,
     text_column: str | None = None,
+    text: str | None = None,
     batch_size: int = 256,
     threshold: float = 0.5,
     show_progress: bool = True,
@@ -147,8 +148,11 @@ def predict_file(
     """Classify every row of ``input_path`` and write it, with ``p_green`` and ``label``, to ``out_path``.
 
     ``model`` is a classifier object or folder (fine-tuned or baseline). ``label`` is 1 when
-    ``p_green >= threshold``. The output format follows ``out_path``'s extension.
+    ``p_green >= threshold``. The output format follows ``out_path``'s extension. The text is
+    ``text_column`` when given, else the ``text`` choice (:mod:`patentlab.tables`), which defaults
+    to what the model was trained on: a claims-only model refuses a file without claims.
     """
+    from patentlab.classify.data import check_model_text
     from patentlab.classify.evaluate import load_classifier
 
     input_path, out_path = Path(input_path), Path(out_path)
@@ -170,15 +174,20 @@ def predict_file(
                 for row, rec, problem in batch:
                     report.rows += 1
                     if rec is not None and text_col is None:
-                        text_col = text_column_of(list(rec), text_column, input_path)
+                        if text_column:
+                            text_col = text_column_of(list(rec), text_column, input_path)
+                        else:
+                            text_col = check_model_text(model, list(rec), text, input_path)
                         report.replaced_columns = [c for c in OUTPUT_COLUMNS if c in rec]
-                    text = claim_text(rec.get(text_col)) if rec is not None else ""
-                    if not problem and not text.strip():
+                    body = ""
+                    if rec is not None:
+                        body = claim_text(rec.get(text_col)) if text_column else record_text(rec, text_col)
+                    if not problem and not body.strip():
                         problem = "empty text"
                     if problem:
                         report.skipped.append((row, problem))
                     else:
-                        good.append((rec, text))
+                        good.append((rec, body))
                 if good:
                     probs = model.predict_proba([t for _, t in good], show_progress=False)[:, 1]
                     records = []

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from patentlab import console
-from patentlab.classify.data import LabeledTexts
+from patentlab.classify.data import LabeledTexts, text_summary
 from patentlab.classify.metrics import binary_metrics, multilabel_metrics
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.errors import PatentlabError
@@ -164,6 +164,7 @@ def train(
         device=device,
         seed=config.seed,
     )
+    model.text = text_summary(data)  # saved with the model: which text it learnt from
     input_ids = model.tokenizer(data.texts, truncation=True, max_length=model.max_length)["input_ids"]
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs

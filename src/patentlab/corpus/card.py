@@ -37,10 +37,15 @@ def _split_stats(table: pa.Table) -> dict[str, Any]:
     y02 = table["y02"].to_pylist()
     lengths = token_lengths(table["text"])
     dates = [d for d in table["date"].to_pylist() if d is not None]
+    from patentlab.corpus.split import text_kind_array
+
+    kinds = pc.value_counts(text_kind_array(table)).to_pylist() if table.num_rows else []
+    counts = {r["values"]: r["counts"] for r in kinds}
     return {
         "rows": table.num_rows,
         "green": int((labels == 1).sum()),
         "not_green": int((labels == 0).sum()),
+        "text_from": {k: counts.get(k, 0) for k in ("claims", "abstract", "title")},
         "y02": {c: sum(c in row for row in y02) for c in Y02_CATEGORIES},
         "date_min": min(dates).isoformat() if dates else None,
         "date_max": max(dates).isoformat() if dates else None,
@@ -62,15 +67,22 @@ def build_card(
 ) -> dict[str, Any]:
     """Describe the splits in ``tables`` as a JSON-ready dict."""
     splits = {name: _split_stats(table) for name, table in tables.items()}
+    train = splits.get("train_silver", {})
+    green, not_green = train.get("green", 0), train.get("not_green", 0)
+    weights = None
+    if green and not_green:  # what --balance weight asks of the classifier: equal class totals
+        total = green + not_green
+        weights = {"green": round(total / (2 * green), 4), "not_green": round(total / (2 * not_green), 4)}
     return {
         "name": "patentlab green-patent splits",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus": corpus,
         "seed": seed,
         "label": "is_green_silver: 1 when the patent has any CPC Y02 code (silver label)",
-        "text": "claim 1 (column 'text')",
+        "text": "claim 1, else the abstract, else the title (column 'text')",
         "n_per_class": plan.n_per_class,
-        "sizes": dict(zip(tables, plan.sizes, strict=True)),
+        "balance": {"policy": plan.policy, "reason": plan.reason, "train_class_weights": weights},
+        "sizes": {name: table.num_rows for name, table in tables.items()},
         "messages": plan.messages,
         "deduplication": dict(dedup),
         "token_counter": f"regex {TOKEN_PATTERN}",
@@ -95,6 +107,10 @@ def card_rows(card: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
         row("green", lambda s: f"{s['green']:,}"),
         row("not green", lambda s: f"{s['not_green']:,}"),
         *(row(f"  {c}", lambda s, c=c: s["y02"][c]) for c in Y02_CATEGORIES),
+        *(
+            row(f"text from {k}", lambda s, k=k: f"{s.get('text_from', {}).get(k, 0):,}")
+            for k in ("claims", "abstract", "title")
+        ),
         row("first date", lambda s: s["date_min"]),
         row("last date", lambda s: s["date_max"]),
         *(row(f"tokens p{p}", lambda s, p=p: s["tokens"][f"p{p}"]) for p in (5, 50, 95)),
@@ -110,8 +126,7 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         f"# {card['name']}",
         "",
         f"- corpus: `{card['corpus']}`",
-        f"- seed: {card['seed']}; balanced sample: {card['n_per_class']:,} green + "
-        f"{card['n_per_class']:,} non-green",
+        f"- seed: {card['seed']}; balance policy: {_balance(card)}",
         f"- label: {card['label']}",
         f"- text: {card['text']}; token counts by {card['token_counter']}",
         *(f"- note: {m}" for m in card["messages"]),
@@ -130,6 +145,15 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _balance(card: Mapping[str, Any]) -> str:
+    balance = card.get("balance") or {"policy": "balanced", "reason": ""}
+    weights = balance.get("train_class_weights")
+    text = balance.get("reason") or balance["policy"]
+    if balance["policy"] == "weight" and weights:
+        text += f" (loss weights: green x{weights['green']:g}, non-green x{weights['not_green']:g})"
+    return text
 
 
 def write_card(card: Mapping[str, Any], out_dir: str | Path) -> None:

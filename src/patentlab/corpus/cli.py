@@ -63,8 +63,13 @@ def split(
     n_per_class: int = typer.Option(25_000, help="Claims per class in the balanced sample."),
     sizes: str = typer.Option(None, help="train,eval,pool sizes (default: the card's 80/10/10)."),
     seed: int = typer.Option(42, help="Random seed; the same seed gives the same split."),
+    balance: str = typer.Option(
+        "balanced",
+        help="balanced: the card's N green + N non-green. weight (when green is scarce): train keeps "
+        "every labelled record and the classifier weights the classes; eval stays balanced.",
+    ),
 ) -> None:
-    """Make balanced, de-duplicated train_silver / eval_silver / pool_unlabeled splits."""
+    """Make de-duplicated train_silver / eval_silver / pool_unlabeled splits (balanced or weighted)."""
     from patentlab.corpus.split import split_corpus
 
     parsed = _parse_sizes(sizes)
@@ -76,6 +81,7 @@ def split(
             n_per_class=n_per_class,
             sizes=parsed,
             seed=seed,
+            balance=balance,
             progress=lambda n: bar.update(task, completed=n),
         )
     print_card(card)
@@ -110,6 +116,9 @@ def print_card(card: dict) -> None:
 
     for message in card.get("messages", []):
         console.err.print(f"[yellow]note:[/yellow] {message}")
+    balance = card.get("balance")
+    if balance and balance["policy"] != "weight":  # a weight policy's reason is among the notes
+        console.err.print(f"balance: {balance['reason']}")
     header, rows = card_rows(card)
     console.out.print(console.table(f"Dataset card (seed {card['seed']})", header, rows))
     dedup = card["deduplication"]

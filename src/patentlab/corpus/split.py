@@ -1,9 +1,18 @@
-"""Balanced, seeded, de-duplicated splits: train_silver / eval_silver / pool_unlabeled.
+"""Seeded, de-duplicated splits: train_silver / eval_silver / pool_unlabeled.
 
-The card samples 25,000 green + 25,000 non-green claims and splits them 40,000 / 5,000 / 5,000.
-Smaller corpora get the same proportions, scaled down, with a message saying so. De-duplication
-keeps the first occurrence (in corpus order) of each id and of each normalised claim-1 text, so no
-claim can leak from one split into another under a different id.
+Two policies (``balance``):
+
+* ``balanced`` (the card's design, the default): 25,000 green + 25,000 non-green records split
+  40,000 / 5,000 / 5,000. Smaller corpora get the same proportions, scaled down to the scarce
+  class, with a message saying so.
+* ``weight`` (for scarce green): eval_silver and pool_unlabeled stay balanced and as large as the
+  balanced plan would make them, and train_silver keeps *every other* labelled record; the
+  classifier then weights the classes in its loss instead of throwing non-green records away.
+
+A record's text is claim 1, else its abstract, else its title (the ``auto`` choice of
+:mod:`patentlab.tables`), so records without claims take part. De-duplication keeps the first
+occurrence (in corpus order) of each id and of each normalised text, so no text can leak from one
+split into another under a different id. Records with an unknown label go into no split.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ SPLITS: tuple[str, ...] = ("train_silver", "eval_silver", "pool_unlabeled")
 CARD_N_PER_CLASS = 25_000
 CARD_SIZES: tuple[int, int, int] = (40_000, 5_000, 5_000)
 SPLIT_SCHEMA = PATENT_SCHEMA.append(pa.field("text", pa.string()))
+BALANCE_POLICIES: tuple[str, ...] = ("balanced", "weight")
 
 _LEADING_NUMBER = r"^\s*\d+\s*[.):]\s*"
 
@@ -42,16 +52,42 @@ class SplitPlan:
     n_per_class: int
     per_class_sizes: tuple[int, int, int]
     messages: list[str] = field(default_factory=list)
+    policy: str = "balanced"
+    reason: str = ""
+    #: Under ``weight``: train_silver's green and non-green counts (every record not held out).
+    train_counts: tuple[int, int] | None = None
 
     @property
     def sizes(self) -> tuple[int, ...]:
+        if self.train_counts is not None:
+            return (sum(self.train_counts), 2 * self.per_class_sizes[1], 2 * self.per_class_sizes[2])
         return tuple(2 * s for s in self.per_class_sizes)
 
 
 def normalized_claim_text(claims: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Claim 1, lower-cased, without its leading number, punctuation collapsed to single spaces."""
-    first = pc.list_element(claims, 0)
-    text = pc.replace_substring_regex(first, _LEADING_NUMBER, "")
+    return normalized_text(pc.list_element(claims, 0))
+
+
+def record_text_array(table: pa.Table | pa.RecordBatch) -> pa.Array:
+    """Each record's text: claim 1, else the abstract, else the title (null when it has none)."""
+    claims = table["claims"]
+    has_claim = pc.fill_null(pc.greater(pc.list_value_length(claims), 0), False)
+    safe = pc.if_else(has_claim, claims, pa.scalar([""], pa.list_(pa.string())))
+    first = pc.if_else(has_claim, pc.list_element(safe, 0), pa.scalar(None, pa.string()))
+    return pc.coalesce(first, table["abstract"], table["title"])
+
+
+def text_kind_array(table: pa.Table | pa.RecordBatch) -> pa.Array:
+    """Which field :func:`record_text_array` took for each record: claims, abstract or title."""
+    has_claim = pc.fill_null(pc.greater(pc.list_value_length(table["claims"]), 0), False)
+    kind = pc.if_else(pc.is_valid(table["abstract"]), "abstract", "title")
+    return pc.if_else(has_claim, "claims", kind)
+
+
+def normalized_text(first: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A text lower-cased, without a leading claim number, punctuation collapsed to spaces."""
+    text = pc.replace_substring_regex(pc.fill_null(first, ""), _LEADING_NUMBER, "")
     text = pc.utf8_lower(text)
     text = pc.replace_substring_regex(text, r"[^\p{L}\p{N}]+", " ")
     return pc.utf8_trim_whitespace(text)
@@ -62,8 +98,15 @@ def plan_split(
     n_not_green: int,
     n_per_class: int = CARD_N_PER_CLASS,
     sizes: Sequence[int] | None = None,
+    balance: str = "balanced",
 ) -> SplitPlan:
-    """Work out per-class split sizes, scaling the card's proportions down when data is short."""
+    """Work out per-class split sizes, scaling the card's proportions down when data is short.
+
+    With ``balance="weight"`` eval and pool keep the balanced plan's per-class sizes and train
+    takes every other labelled record (``train_counts``).
+    """
+    if balance not in BALANCE_POLICIES:
+        raise PatentlabError(f"--balance must be one of {', '.join(BALANCE_POLICIES)}, not '{balance}'")
     if n_per_class <= 0:
         raise PatentlabError(f"--n-per-class must be positive, not {n_per_class}")
     if sizes is None:
@@ -84,24 +127,51 @@ def plan_split(
             f"cannot balance: {n_green} green and {n_not_green} non-green claims with known labels"
         )
     n = n_per_class
-    if available < n_per_class:
+    scarce = "green" if n_green <= n_not_green else "non-green"
+    if available < n_per_class and balance == "balanced":
         n = available
-        scarce = "green" if n_green <= n_not_green else "non-green"
         messages.append(
-            f"only {available:,} {scarce} claims are available (wanted {n_per_class:,} per class): "
-            f"the balanced sample is scaled to {n:,} + {n:,}, keeping the split proportions"
+            f"only {available:,} {scarce} records are available (wanted {n_per_class:,} per class): "
+            f"the balanced sample is scaled to {n:,} + {n:,}, keeping the split proportions; "
+            f"--balance weight would keep all {n_green + n_not_green:,} labelled records"
         )
+    elif available < n_per_class:
+        n = available
     fractions = np.array(sizes, dtype=float) / sum(sizes)
     train = int(np.floor(n * fractions[0]))
     evaluation = int(np.floor(n * fractions[1]))
     per_class = (train, evaluation, n - train - evaluation)
-    return SplitPlan(n_per_class=n, per_class_sizes=per_class, messages=messages)
+    if balance == "balanced":
+        reason = f"balanced: the card's design, {n:,} green + {n:,} non-green" + (
+            " (scaled down: the scarce class has no more)" if n < n_per_class else ""
+        )
+        return SplitPlan(n_per_class=n, per_class_sizes=per_class, messages=messages, reason=reason)
+    held = evaluation + per_class[2]
+    counts = (n_green - held, n_not_green - held)
+    why = (
+        f"{scarce} is scarce ({available:,} labelled, the card wants {n_per_class:,} per class)"
+        if available < n_per_class
+        else "requested with --balance weight"
+    )
+    reason = (
+        f"weight: {why}, so train_silver keeps every labelled record not held out "
+        f"({counts[0]:,} green + {counts[1]:,} non-green) and the classifier weights the classes "
+        f"in its loss; eval_silver and pool_unlabeled stay balanced ({evaluation:,} + {evaluation:,} "
+        f"and {per_class[2]:,} + {per_class[2]:,})"
+    )
+    messages.append(reason)
+    return SplitPlan(
+        n_per_class=n,
+        per_class_sizes=per_class,
+        messages=messages,
+        policy="weight",
+        reason=reason,
+        train_counts=counts,
+    )
 
 
 def _scan_batch(batch: pa.RecordBatch, offset: int) -> pd.DataFrame:
-    has_claim = pc.fill_null(pc.greater(pc.list_value_length(batch["claims"]), 0), False)
-    claims = pc.if_else(has_claim, batch["claims"], pa.scalar([""], pa.list_(pa.string())))
-    text = normalized_claim_text(claims).to_pandas()
+    text = normalized_text(record_text_array(batch)).to_pandas()
     return pd.DataFrame(
         {
             "row": np.arange(offset, offset + batch.num_rows),
@@ -125,7 +195,8 @@ def _scan(path: Path, progress: Callable[[int], None] | None) -> pd.DataFrame:
     pending: deque[Future[pd.DataFrame]] = deque()
     offset = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        batches = parquet.iter_batches(batch_size=50_000, columns=["id", "claims", "is_green_silver"])
+        columns = ["id", "claims", "abstract", "title", "is_green_silver"]
+        batches = parquet.iter_batches(batch_size=50_000, columns=columns)
         for batch in batches:
             pending.append(pool.submit(_scan_batch, batch, offset))
             offset += batch.num_rows
@@ -148,6 +219,7 @@ def split_corpus(
     n_per_class: int = CARD_N_PER_CLASS,
     sizes: Sequence[int] | None = None,
     seed: int = 42,
+    balance: str = "balanced",
     progress: Callable[[int], None] | None = None,
 ) -> dict:
     """Write the three splits and the dataset card to ``out_dir``; return the card.
@@ -158,6 +230,8 @@ def split_corpus(
         n_per_class: claims per class in the balanced sample (the card's 25,000 by default).
         sizes: train, eval and pool sizes; they must add up to ``2 * n_per_class``.
         seed: seeds the sampling and the shuffles, so the same seed gives the same split.
+        balance: ``balanced`` (the card's design) or ``weight`` (every labelled record not held out
+            for eval and pool goes into train_silver; see the module docstring).
     """
     path = corpus_file(corpus)
     scan = _scan(path, progress)
@@ -172,20 +246,26 @@ def split_corpus(
     known = scan[scan["label"].notna()]
     green = known.loc[known["label"] == 1, "row"].to_numpy()
     not_green = known.loc[known["label"] == 0, "row"].to_numpy()
-    plan = plan_split(len(green), len(not_green), n_per_class, sizes)
+    plan = plan_split(len(green), len(not_green), n_per_class, sizes, balance)
 
     rng = np.random.default_rng(seed)
     assignment: dict[int, str] = {}
     for rows in (green, not_green):
-        chosen = rng.permutation(rows)[: plan.n_per_class]
-        cuts = np.cumsum(plan.per_class_sizes)[:-1]
+        if plan.policy == "balanced":
+            chosen = rng.permutation(rows)[: plan.n_per_class]
+            cuts = np.cumsum(plan.per_class_sizes)[:-1]
+        else:  # held-out eval and pool first, then every remaining record to train
+            held = plan.per_class_sizes[1:]
+            chosen = rng.permutation(rows)
+            chosen = np.concatenate([chosen[sum(held) :], chosen[: sum(held)]])
+            cuts = np.cumsum([len(rows) - sum(held), held[0]])
         for name, part in zip(SPLITS, np.split(chosen, cuts), strict=True):
             assignment.update(dict.fromkeys(part.tolist(), name))
 
     tables = _gather(path, assignment)
     dedup = {
         "corpus_rows": total,
-        "without_claim_text": no_text,
+        "without_text": no_text,
         "duplicate_ids_removed": dup_ids,
         "duplicate_texts_removed": dup_text,
         "unknown_label": int(scan["label"].isna().sum()),
@@ -224,8 +304,7 @@ def _gather(path: Path, assignment: dict[int, str]) -> dict[str, pa.Table]:
             mask = names == name
             if mask.any():
                 part = table.filter(pa.array(mask))
-                text = pc.list_element(part["claims"], 0)
-                parts[name].append(part.append_column("text", text))
+                parts[name].append(part.append_column("text", record_text_array(part)))
     return {name: pa.concat_tables(p) if p else SPLIT_SCHEMA.empty_table() for name, p in parts.items()}
 
 

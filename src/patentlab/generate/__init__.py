@@ -16,7 +16,7 @@ _EXPORTS = {
         name: "patentlab.generate.formats"
         for name in ("BOTTOM_UP", "MODES", "TOP_DOWN", "format_patent", "prompt")
     },
-    "load_causal_lm": "patentlab.generate.model",
+    "load_causal_lm": "patentlab.llm.loading",
     "ParsedPatent": "patentlab.generate.parse",
     "parse_patent": "patentlab.generate.parse",
     "Generation": "patentlab.generate.sample",

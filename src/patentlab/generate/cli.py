@@ -21,7 +21,9 @@ app = typer.Typer(
 @app.command("build-data")
 def build_data_cmd(
     sources: list[str] = typer.Argument(
-        ..., help="Full-record files (JSONL/CSV/Parquet/XML) or corpus dirs."
+        None,
+        help="Full-record files (JSONL/CSV/Parquet/XML), folders of them or corpus dirs "
+        "(default: every bundled full record, see `bundled_full_record_sources`).",
     ),
     out: Path = typer.Option(..., "--out", help="Data directory to write."),
     heldout_fraction: float = typer.Option(0.1, help="Share of records held out for perplexity."),
@@ -32,12 +34,14 @@ def build_data_cmd(
     ),
 ) -> None:
     """Make training text from full records, both formats mixed, with a licence manifest."""
-    from patentlab.generate.data import build_data
+    from patentlab.generate.data import build_data, bundled_full_record_sources
 
+    sources = sources or bundled_full_record_sources()
     report = build_data(sources, out, heldout_fraction=heldout_fraction, seed=seed, modes=mode,
                         max_chars=max_chars or None)  # fmt: skip
     rows = [
         ["records read", report.records_read],
+        ["records used", report.records_used],
         ["incomplete (skipped)", report.skipped_incomplete],
         ["duplicates (skipped)", report.duplicates],
         ["train records / docs", f"{report.train_records} / {report.train_docs}"],
@@ -51,28 +55,42 @@ def build_data_cmd(
 def train_cmd(
     data_dir: Path = typer.Argument(..., help="A directory written by `build-data`."),
     out: Path = typer.Option(..., "--out", help="Run directory (model, checkpoint, report, plot)."),
+    preset: str = typer.Option(
+        None,
+        help="A training budget: demo (minutes on 2 CPU cores, what `make demo` runs) or full "
+        "(about an hour on 2 CPU cores, minutes on a GPU). The options below override it.",
+    ),
     base_model: str = typer.Option("smollm2-135m", help=opt.MODEL_HELP),
-    method: str = typer.Option("lora", help="lora or full."),
-    max_steps: int = typer.Option(60, help="Optimizer steps."),
-    batch_size: int = typer.Option(4),
-    grad_accum: int = typer.Option(1, help="Micro-batches per optimizer step."),
-    max_length: int = typer.Option(256, help="Tokens per document (longer ones are cut)."),
-    lr: float = typer.Option(0.0, help="Learning rate (0: 2e-4 for LoRA, 5e-5 for full)."),
-    lora_r: int = typer.Option(16),
-    save_every: int = typer.Option(20, help="Checkpoint every N steps."),
-    eval_every: int = typer.Option(0, help="Held-out loss every N steps (0: before and after only)."),
-    seed: int = typer.Option(0),
+    method: str = typer.Option(None, help="lora or full (default: lora)."),
+    max_steps: int = typer.Option(None, help="Optimizer steps (default: 60)."),
+    batch_size: int = typer.Option(None, help="Documents per micro-batch (default: 4)."),
+    grad_accum: int = typer.Option(None, help="Micro-batches per optimizer step (default: 1)."),
+    max_length: int = typer.Option(None, help="Tokens per document, longer ones are cut (default: 256)."),
+    lr: float = typer.Option(None, help="Learning rate (default: 2e-4 for LoRA, 5e-5 for full)."),
+    lora_r: int = typer.Option(None, help="LoRA rank (default: 16)."),
+    save_every: int = typer.Option(None, help="Checkpoint every N steps (default: 20)."),
+    eval_every: int = typer.Option(
+        None,
+        help="Held-out perplexity every N steps, with the model saved there for "
+        "`patentlab vet curve` (0: before and after only; default: 0).",
+    ),
+    max_eval_docs: int = typer.Option(None, help="Held-out documents per evaluation (0: all; default: 64)."),
+    seed: int = typer.Option(None, help="Seed of the batch order and initialisation (default: 0)."),
     device: str = typer.Option(None, help="cpu, cuda, … (default: GPU when torch sees one)."),
     resume: bool = typer.Option(True, help="Resume from the run's checkpoint when there is one."),
 ) -> None:
-    """Fine-tune a causal LM (LoRA or full) and report held-out perplexity before and after."""
+    """Fine-tune a causal LM (LoRA or full); report held-out perplexity along the run."""
     from patentlab.generate.train import TrainConfig, train
 
-    config = TrainConfig(
-        base_model=base_model, method=method, max_steps=max_steps, batch_size=batch_size,  # type: ignore[arg-type]
-        grad_accum=grad_accum, max_length=max_length, learning_rate=lr or None, lora_r=lora_r,
-        save_every=save_every, eval_every=eval_every, seed=seed, device=device,
-    )  # fmt: skip
+    given = {
+        "base_model": base_model, "method": method, "max_steps": max_steps, "batch_size": batch_size,
+        "grad_accum": grad_accum, "max_length": max_length, "learning_rate": lr, "lora_r": lora_r,
+        "save_every": save_every, "eval_every": eval_every, "seed": seed, "device": device,
+    }  # fmt: skip
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if max_eval_docs is not None:
+        overrides["max_eval_docs"] = max_eval_docs or None  # 0: every held-out document
+    config = TrainConfig.preset(preset, **overrides) if preset else TrainConfig(**overrides)
     result = train(data_dir, out, config, resume=resume)
     rows = [
         ["steps", result.steps], ["resumed from step", result.resumed_from],
@@ -81,7 +99,11 @@ def train_cmd(
         ["last train loss", f"{result.train_loss[-1][1]:.3f}" if result.train_loss else "-"],
         ["seconds", result.seconds], ["model", result.model_dir],
     ]  # fmt: skip
-    console.out.print(console.table(f"Fine-tuned {base_model} ({method}) on {result.device}", ["", ""], rows))
+    console.out.print(
+        console.table(f"Fine-tuned {base_model} ({config.method}) on {result.device}", ["", ""], rows)
+    )
+    curve = [[p["step"], f"{p['perplexity']:.2f}", p["model"] or "-"] for p in result.learning_curve]
+    console.out.print(console.table("Learning curve (held-out)", ["step", "perplexity", "model"], curve))
 
 
 @app.command("sample")
@@ -89,7 +111,8 @@ def sample_cmd(
     model: opt.Model = "smollm2-135m",
     engine: opt.Engine = "torch",
     mode: opt.Mode = TOP_DOWN,
-    n: int = typer.Option(4, "--n", help="How many patents (unconditional prompts)."),
+    n: int = typer.Option(4, "--n", help="How many patents (unconditional or --topic prompts)."),
+    topic: opt.Topic = None,
     title: list[str] = typer.Option(None, help="Condition top-down on this title (repeatable)."),
     conditions: Path = typer.Option(
         None, "--from", help="Records to condition on: their titles (top-down) or claims (bottom-up)."
@@ -104,6 +127,7 @@ def sample_cmd(
     batch_size: opt.BatchSize = 16,
     device: opt.Device = None,
     threads: opt.Threads = 0,
+    structure: opt.Structure = "skeleton",
     out: Path = typer.Option(None, "--out", help="Write generations and their parses as JSONL."),
 ) -> None:
     """Sample patents (batched with a KV cache, or llama.cpp); the same seed gives the same patents."""
@@ -111,9 +135,12 @@ def sample_cmd(
 
     config = SamplingConfig(
         temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-        repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size,
+        repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, structure=structure,
     )  # fmt: skip
     titles, claims = None, None
+    opt.check_topic(topic)
+    if topic is not None and (title or conditions is not None):
+        raise PatentlabError("--topic starts the patent itself; it cannot be combined with --title or --from")
     if title:
         titles = list(title)
     elif conditions is not None:
@@ -126,7 +153,9 @@ def sample_cmd(
             claims = [r["claims"] for r in records if r.get("claims")]
     opt.set_torch_threads(threads)
     generator = load_generator(model, engine=engine, device=device, threads=threads or None)
-    generations = generator.sample(mode, n, titles=titles, claims=claims, progress=True, **config.to_dict())
+    generations = generator.sample(
+        mode, n, titles=titles, claims=claims, topic=topic, progress=True, **config.to_dict()
+    )
     print_generations(generations)
     stats = generator.last_stats
     console.err.print(
@@ -180,8 +209,8 @@ def perplexity_cmd(
     import math
 
     from patentlab.generate.data import read_texts
-    from patentlab.generate.model import load_causal_lm
     from patentlab.generate.train import heldout_loss
+    from patentlab.llm.loading import load_causal_lm
 
     texts = read_texts(data_dir, "heldout")[: max_docs or None]
     lm, tokenizer = load_causal_lm(model, device=device)

@@ -15,7 +15,7 @@ import hashlib
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,12 @@ HELDOUT_FILE = "heldout.jsonl"
 MANIFEST_FILE = "manifest.json"
 CORPUS_FILE = "corpus.parquet"  # what `patentlab corpus ingest` writes into its directory
 UNKNOWN_LICENCE = "unknown (see source)"
+#: USPTO bulk XML is the Office's own text, which is in the public domain, whatever tool shipped it.
+USPTO_XML_LICENCE = "public domain (USPTO bulk XML)"
+#: The bundled full records, in the order they are read: the verbatim USPTO weekly-grant
+#: extracts first, so a grant that the JSONL sample also holds keeps its raw-XML source.
+BUNDLED_XML_DIR = "uspto_xml/patentsview"
+BUNDLED_JSONL = "full_records_334.jsonl"
 
 
 @dataclass
@@ -53,24 +59,51 @@ class BuildReport:
         return asdict(self)
 
 
-def iter_full_records(sources: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """Schema records from files (any format ``patentlab corpus ingest`` reads) or corpus dirs.
+def bundled_full_record_sources() -> list[str]:
+    """Every bundled file of full records (title, abstract, claims), for the demo and the tests.
 
-    Each record gets a ``license`` key: taken from the source row where the file has a
-    ``license`` column (the bundled ``full_records_334.jsonl`` does), else unknown.
+    The nine PatentsView weekly-grant extracts (225 grants, 2005-2013, verbatim USPTO XML) and
+    ``full_records_334.jsonl``. The JSONL sample was itself parsed from these extracts among
+    other sources, so :func:`build_data` drops the grants it holds twice.
     """
-    from patentlab.corpus.readers import read_source
+    from patentlab.data import sample_path
 
-    for source in sources:
-        path = Path(source)
+    xml_dir = sample_path(BUNDLED_XML_DIR)
+    return [*sorted(str(p) for p in xml_dir.glob("*.xml")), str(sample_path(BUNDLED_JSONL))]
+
+
+def iter_full_records(sources: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Schema records from files (any format ``patentlab corpus ingest`` reads) or directories.
+
+    A directory is a corpus dir (its ``corpus.parquet``) or a folder of files, read in name
+    order. Each record gets a ``license`` key: the source row's ``license`` where the file has
+    one (the bundled ``full_records_334.jsonl`` does), public domain for USPTO XML, else unknown.
+    """
+    from patentlab.corpus.readers import expand_sources, read_source
+
+    for given in sources:
+        path = Path(given)
         if path.is_dir() and (path / CORPUS_FILE).exists():
-            source = str(path / CORPUS_FILE)
-        tables = read_source(source)  # checks the source before anything opens it
-        licences = _jsonl_licences(Path(source)) if source.endswith((".jsonl", ".ndjson")) else {}
-        for table in tables:
-            for record in table.to_pylist():
-                record["license"] = licences.get(record["id"], UNKNOWN_LICENCE)
-                yield record
+            files = [str(path / CORPUS_FILE)]
+        else:
+            files = expand_sources([str(given)])  # a folder of files, or the file itself
+        for source in files:
+            yield from _read_with_licences(source, read_source)
+
+
+def _read_with_licences(source: str, read_source: Callable[[str], Iterator[Any]]) -> Iterator[dict[str, Any]]:
+    tables = read_source(source)  # checks the source before anything opens it
+    default = UNKNOWN_LICENCE
+    if source.lower().endswith((".jsonl", ".ndjson")):
+        licences = _jsonl_licences(Path(source))
+    else:
+        licences = {}
+        if source.lower().endswith((".xml", ".sgml")):
+            default = USPTO_XML_LICENCE
+    for table in tables:
+        for record in table.to_pylist():
+            record["license"] = licences.get(record["id"], default)
+            yield record
 
 
 def _jsonl_licences(path: Path) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """The generate stage of ``patentlab demo``: fine-tune briefly, then sample both ways, parsed.
 
-Budget: about five minutes on a 2-core CPU. The run is a short LoRA fine-tune of the packaged
-SmolLM2-135M on the bundled full records; a finished run (or an interrupted one, through its
-checkpoint) is reused on the next demo.
+Budget: about five minutes on a 2-core CPU. The run is the ``demo`` preset, a short LoRA
+fine-tune of the packaged SmolLM2-135M on every bundled full record (the JSONL records and the
+PatentsView grants); a finished run (or an interrupted one, through its checkpoint) is reused on
+the next demo. Samples are structure-constrained (the patent skeleton), as everywhere by default.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import json
 
 from patentlab import console
-from patentlab.data import sample_path
-from patentlab.demo import DemoContext
+from patentlab.demo_context import DemoContext
 
 DATA = "data"
 RUN = "run"
@@ -19,12 +19,17 @@ GENERATIONS = "generations.jsonl"
 #: Short documents (trailing claims dropped to ~1,200 characters, cut at 256 tokens) keep a CPU
 #: step at a few seconds while every document still shows all three sections.
 DEMO_MAX_CHARS = 1200
-DEMO_STEPS = 24
 
 
 def run(ctx: DemoContext) -> None:
     from patentlab.generate.cli import print_generations
-    from patentlab.generate.data import MANIFEST_FILE, build_data, iter_full_records, read_texts
+    from patentlab.generate.data import (
+        MANIFEST_FILE,
+        build_data,
+        bundled_full_record_sources,
+        iter_full_records,
+        read_texts,
+    )
     from patentlab.generate.formats import BOTTOM_UP, TOP_DOWN
     from patentlab.generate.sample import Generation, load_generator
     from patentlab.generate.train import MODEL_DIR, REPORT_FILE, TrainConfig, train
@@ -34,7 +39,7 @@ def run(ctx: DemoContext) -> None:
     ctx.outputs["generate"] = stage
 
     if not ctx.done("generate", f"{DATA}/{MANIFEST_FILE}"):
-        build_data([str(sample_path("full_records_334.jsonl"))], data_dir, max_chars=DEMO_MAX_CHARS)
+        build_data(bundled_full_record_sources(), data_dir, max_chars=DEMO_MAX_CHARS)
     manifest = json.loads((data_dir / MANIFEST_FILE).read_text(encoding="utf-8"))["report"]
     console.out.print(
         f"training text: {manifest['train_docs']} documents from {manifest['train_records']} records "
@@ -46,8 +51,7 @@ def run(ctx: DemoContext) -> None:
         console.out.print(f"reusing the fine-tuned model in {run_dir / MODEL_DIR}")
         report = json.loads((run_dir / REPORT_FILE).read_text(encoding="utf-8"))
     else:
-        config = TrainConfig(method="lora", max_steps=DEMO_STEPS, batch_size=4, max_length=256,
-                             max_eval_docs=32, save_every=8)  # fmt: skip
+        config = TrainConfig.preset("demo")
         report = train(data_dir, run_dir, config, resume=not ctx.fresh).to_dict()
     console.out.print(console.table(
         f"LoRA fine-tune of SmolLM2-135M, {report['steps']} steps ({report['seconds']:.0f} s)",
@@ -68,7 +72,7 @@ def run(ctx: DemoContext) -> None:
         # Bottom-up is the summarisation direction: give it the claims of held-out patents.
         heldout_ids = {r["id"] for r in json.loads((data_dir / MANIFEST_FILE).read_text())["records"]
                        if r["split"] == "heldout"}  # fmt: skip
-        records = [r for r in iter_full_records([str(sample_path("full_records_334.jsonl"))])
+        records = [r for r in iter_full_records(bundled_full_record_sources())
                    if r["id"] in heldout_ids][:2]  # fmt: skip
         kwargs = dict(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=160, seed=0, progress=True)
         generations = generator.sample(TOP_DOWN, 2, **kwargs) + generator.sample(

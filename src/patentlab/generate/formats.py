@@ -136,14 +136,33 @@ def format_patent(record: Mapping[str, Any], mode: str = TOP_DOWN, *, max_chars:
     return f"{HEADER}\n\n{body}"
 
 
-def prompt(mode: str = TOP_DOWN, *, title: str | None = None, claims: Sequence[str] | None = None) -> str:
+def prompt(
+    mode: str = TOP_DOWN,
+    *,
+    title: str | None = None,
+    claims: Sequence[str] | None = None,
+    topic: str | None = None,
+) -> str:
     """The text a generation starts from.
 
-    Without conditions this is the seed's prompt (``# Patent\\n\\n## Title\\n`` or
-    ``# Patent\\n\\n## Claims\\n``). Given a title (top-down) the model writes the abstract and
-    claims; given claims (bottom-up) it writes the abstract and title.
+    Without conditions this is the seed's prompt (``# Patent\n\n## Title\n`` or
+    ``# Patent\n\n## Claims\n``). Given a title (top-down) the model writes the abstract and
+    claims; given claims (bottom-up) it writes the abstract and title. Given a topic (its words,
+    see :mod:`patentlab.generate.topic`) the prompt opens the first section with them and the
+    model continues it: the title line (top-down) or claim 1 (bottom-up, ``1. A <topic> …``).
     """
     mode = check_mode(mode)
+    if topic is not None:
+        if title is not None or claims:
+            raise PatentlabError("a topic starts the patent itself; give a topic, or a title or claims")
+        from patentlab.generate.topic import claim_seed, title_seed
+
+        words = one_line(topic)
+        if not words:
+            raise PatentlabError("the topic is empty", field="topic")
+        if mode == TOP_DOWN:
+            return f"{HEADER}\n\n## Title\n{title_seed(words)}"
+        return f"{HEADER}\n\n## Claims\n1. {claim_seed(words)}"
     if mode == TOP_DOWN:
         if claims:
             raise PatentlabError("top-down generation is conditioned on a title, not on claims")

@@ -58,8 +58,8 @@ class LlamaCppGenerator(BaseGenerator):
         cls, name_or_path: str | Path | None = None, *, threads: int | None = None, gguf_dtype: str = "f16"
     ) -> LlamaCppGenerator:
         """The packaged SmolLM2 GGUF, a ``.gguf`` file, or a fine-tune exported (once) to GGUF."""
-        from patentlab.generate.gguf_export import exported_gguf
-        from patentlab.generate.model import resolve_model
+        from patentlab.llm.gguf_export import exported_gguf
+        from patentlab.llm.loading import resolve_model
 
         path = exported_gguf(name_or_path, dtype=gguf_dtype)  # type: ignore[arg-type]
         source = str(path) if str(name_or_path or "").endswith(".gguf") or name_or_path is None else None
@@ -75,7 +75,8 @@ class LlamaCppGenerator(BaseGenerator):
         self, prompts: Sequence[str], config: SamplingConfig, *, greedy: bool, advance: Callable[[int], None]
     ) -> list[Generation]:
         """One sequence at a time: ``batch_size`` does not apply. ``repetition_penalty`` maps to
-        llama.cpp's ``repeat_penalty``, which looks at the last 64 tokens only."""
+        llama.cpp's ``repeat_penalty``, which looks at the last 64 tokens only. The skeleton is a
+        GBNF grammar, applied by llama.cpp's own sampler."""
         results: list[Generation] = []
         for row, text in enumerate(prompts):
             # A fresh context per row: reusing the previous row's cached prefix could change
@@ -85,6 +86,7 @@ class LlamaCppGenerator(BaseGenerator):
                 text, max_tokens=config.max_new_tokens, temperature=0.0 if greedy else config.temperature,
                 top_p=config.top_p, top_k=config.top_k, min_p=0.0, typical_p=1.0,
                 repeat_penalty=config.repetition_penalty, seed=row_seed(config.seed, row),
+                grammar=self._grammar(text, config),
             )  # type: ignore[assignment]  # fmt: skip
             choice = out["choices"][0]
             tokens = int(out["usage"]["completion_tokens"])
@@ -92,3 +94,14 @@ class LlamaCppGenerator(BaseGenerator):
             results.append(Generation(text, text + choice["text"], tokens, finished, config.seed))
             advance(1)
         return results
+
+    @staticmethod
+    def _grammar(prompt: str, config: SamplingConfig) -> Any:
+        """The skeleton as a GBNF grammar for llama.cpp's sampler, or None for free sampling."""
+        if config.structure != "skeleton":
+            return None
+        from patentlab.generate.skeleton import skeleton_for_prompt
+        from patentlab.llm.structure import llama_grammar
+
+        skeleton = skeleton_for_prompt(prompt, config.max_new_tokens)
+        return llama_grammar(skeleton.gbnf(prompt, config.max_new_tokens))

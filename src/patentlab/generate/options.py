@@ -30,6 +30,29 @@ Seed = Annotated[int, typer.Option(help="The same seed gives the same patents.")
 BatchSize = Annotated[int, typer.Option(help="Sequences decoded together (torch engine).")]
 Device = Annotated[str | None, typer.Option(help="cpu, cuda, … (torch engine; default: GPU when seen).")]
 Threads = Annotated[int, typer.Option(help="CPU threads for torch or llama.cpp (0: their default).")]
+Structure = Annotated[
+    str,
+    typer.Option(
+        help="skeleton (the patent's headers and claim numbering forced, free text inside each "
+        "section, a token budget per section) or free (unconstrained sampling)."
+    ),
+]
+Topic = Annotated[
+    str | None,
+    typer.Option(
+        help="Generate in one field: free text ('solar panel cleaning robot') or a CPC code "
+        "('Y02E 10/50'), whose title gives the words. It starts the title (top-down) or claim 1 "
+        "(bottom-up) and is recorded in each generation's provenance."
+    ),
+]
+
+
+def check_topic(topic: str | None) -> None:
+    """Reject a bad ``--topic`` (empty, or a code not in the CPC scheme) before any model loads."""
+    if topic is not None:
+        from patentlab.generate.topic import resolve_topic
+
+        resolve_topic(topic)
 
 
 def set_torch_threads(threads: int) -> None:

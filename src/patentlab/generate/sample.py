@@ -24,9 +24,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import TOP_DOWN, check_mode, prompt
 from patentlab.generate.parse import ParsedPatent, parse_patent
+from patentlab.generate.skeleton import check_structure, skeleton_for_prompt
 
 if TYPE_CHECKING:
     import torch
+
+    from patentlab.llm.structure import GrammarConstraint
 
 _SEED_STRIDE = 1_000_003  # keeps the per-row seeds of neighbouring request seeds apart
 
@@ -43,7 +46,8 @@ def row_seed(seed: int, row: int) -> int:
 class SamplingConfig:
     """The sampling settings of a batch; checked on creation, recorded as provenance.
 
-    ``temperature=0`` decodes greedily; ``top_k=0`` turns top-k off.
+    ``temperature=0`` decodes greedily; ``top_k=0`` turns top-k off. ``structure="skeleton"``
+    forces the patent skeleton (:mod:`patentlab.generate.skeleton`); ``"free"`` samples freely.
     """
 
     temperature: float = 0.8
@@ -53,8 +57,10 @@ class SamplingConfig:
     repetition_penalty: float = 1.0
     seed: int = 0
     batch_size: int = 16
+    structure: str = "skeleton"
 
     def __post_init__(self) -> None:
+        check_structure(self.structure)
         if self.temperature < 0:
             raise PatentlabError("temperature must be >= 0", field="temperature")
         if not 0 < self.top_p <= 1:
@@ -79,6 +85,8 @@ class Generation:
     new_tokens: int
     finished: bool  # True when the model ended the text itself, False at the token limit
     seed: int
+    #: The topic the prompt was seeded with (:meth:`patentlab.generate.topic.Topic.to_dict`).
+    topic: dict[str, Any] | None = None
 
     def parse(self) -> ParsedPatent:
         """The text read back into title, abstract and claims, with what is missing."""
@@ -144,19 +152,25 @@ class BaseGenerator:
         repetition_penalty: float = 1.0,
         seed: int = 0,
         batch_size: int = 16,
+        structure: str = "skeleton",
         progress: bool = False,
     ) -> list[Generation]:
         """Continue each prompt; the same arguments always give the same texts.
 
         Row ``i`` samples with its own seed, :func:`row_seed` of ``(seed, i)``. ``temperature=0``
-        or ``do_sample=False`` decodes greedily. The timing goes to :attr:`last_stats`.
+        or ``do_sample=False`` decodes greedily. ``structure="skeleton"`` keeps every text inside
+        the patent skeleton its prompt starts (a prompt that breaks it is an error); ``"free"``
+        samples freely. The timing goes to :attr:`last_stats`.
         """
         from patentlab import console
 
         config = SamplingConfig(
             temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-            repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size,
+            repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, structure=structure,
         )  # fmt: skip
+        if structure == "skeleton":  # checked before any decoding starts
+            for text in prompts:
+                skeleton_for_prompt(text, max_new_tokens)
         start = time.perf_counter()
         with console.progress(transient=True) as bar:
             task = bar.add_task(self._progress_label, total=len(prompts), visible=progress)
@@ -190,13 +204,15 @@ class BaseGenerator:
         max_new_tokens: int = 256,
         seed: int = 0,
         batch_size: int = 16,
+        structure: str = "free",
     ) -> list[dict[str, str]] | list[list[dict[str, str]]]:
-        """Pipeline-style call: ``[{"generated_text": …}]`` per input text."""
+        """Pipeline-style call: ``[{"generated_text": …}]`` per input text (free text by default,
+        as in a transformers pipeline; ``structure="skeleton"`` for patent-shaped prompts)."""
         texts = [text] if isinstance(text, str) else list(text)
         prompts = [t for t in texts for _ in range(num_return_sequences)]
         generations = self.generate(
             prompts, do_sample=do_sample, temperature=temperature, top_p=top_p, top_k=top_k,
-            max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
+            max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, structure=structure,
         )  # fmt: skip
         grouped = [
             [{"generated_text": g.text} for g in generations[i : i + num_return_sequences]]
@@ -211,14 +227,31 @@ class BaseGenerator:
         *,
         titles: Sequence[str] | None = None,
         claims: Sequence[Sequence[str]] | None = None,
+        topic: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> list[Generation]:
         """``n`` patents in ``mode``; or one per title (top-down) or per claim set (bottom-up).
+
+        ``topic`` (free text or a CPC code, or a list of them: ``n`` patents each) seeds the
+        title or claim 1 (:func:`patentlab.generate.formats.prompt`) and is recorded on each
+        :class:`Generation`.
 
         Keyword arguments go to :meth:`generate` (``temperature``, ``top_p``, ``top_k``,
         ``max_new_tokens``, ``seed``, ``batch_size``, ``progress``).
         """
         mode = check_mode(mode)
+        if topic is not None:
+            from patentlab.generate.topic import resolve_topic
+
+            topics = [resolve_topic(t) for t in ([topic] if isinstance(topic, str) else topic)]
+            if not topics or titles is not None or claims is not None or n < 1:
+                raise PatentlabError("a topic needs n >= 1 and no titles or claims", field="topic")
+            generations = self.generate(
+                [prompt(mode, topic=t.words) for t in topics for _ in range(n)], **kwargs
+            )
+            for i, g in enumerate(generations):
+                g.topic = topics[i // n].to_dict()
+            return generations
         if titles is not None:
             prompts = [prompt(mode, title=t) for t in titles]
         elif claims is not None:
@@ -239,13 +272,14 @@ class PatentGenerator(BaseGenerator):
         super().__init__()
         self.model = model
         self.tokenizer = tokenizer
+        self._newlines: Any = None  # line-break token ids, set when a skeleton is first used
 
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = None
     ) -> PatentGenerator:
         """Load a trained run's ``model`` dir, a LoRA adapter, a hub id or the packaged model."""
-        from patentlab.generate.model import load_causal_lm
+        from patentlab.llm.loading import load_causal_lm
 
         model, tokenizer = load_causal_lm(name_or_path, device=device, dtype=dtype)
         return cls(model, tokenizer)
@@ -292,7 +326,12 @@ class PatentGenerator(BaseGenerator):
         *,
         greedy: bool,
     ) -> tuple[list[list[int]], list[bool]]:
-        """Decode one batch; returns each row's new token ids and whether it ended by itself."""
+        """Decode one batch; returns each row's new token ids and whether it ended by itself.
+
+        With ``structure="skeleton"`` every row carries a grammar: the logits of tokens it
+        forbids are masked before sampling, and tokens it dictates (a section header, the next
+        claim's number) are fed one per step without sampling, which keeps the batch in step.
+        """
         import torch
 
         tok = self.tokenizer
@@ -305,6 +344,8 @@ class PatentGenerator(BaseGenerator):
         new_ids: list[list[int]] = [[] for _ in range(n)]
         finished = [False] * n
         active = list(range(n))  # request rows still decoding, in cache order
+        grammars = self._grammars(prompts, config)
+        forced: list[list[int]] = [g.forced() if g else [] for g in grammars]
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                          use_cache=True, logits_to_keep=1)  # fmt: skip
@@ -315,22 +356,43 @@ class PatentGenerator(BaseGenerator):
             logits = out.logits[:, -1, :].float()
             if config.repetition_penalty != 1.0:
                 logits = _penalise_repeats(logits, seen, config.repetition_penalty)
-            if greedy:
-                next_ids = logits.argmax(-1)
-            else:
-                probs = _filtered_probs(logits, config.temperature, config.top_p, config.top_k).cpu()
-                next_ids = torch.stack([
-                    torch.multinomial(probs[j], 1, generator=generators[row])[0]
-                    for j, row in enumerate(active)
-                ]).to(device)  # fmt: skip
+            free = [j for j, row in enumerate(active) if not forced[row]]
+            if any(grammars):
+                wrapping = {j for j in free if _past(grammars[active[j]], len(new_ids[active[j]]))}
+                logits = _mask_grammars(
+                    logits, [(j, grammars[active[j]], j in wrapping) for j in free], eos, self._newlines
+                )
+            next_ids = torch.empty(len(active), dtype=torch.long, device=device)
+            if free:
+                free_index = torch.tensor(free, device=device)
+                if greedy:
+                    next_ids[free_index] = logits[free_index].argmax(-1)
+                else:
+                    probs = _filtered_probs(
+                        logits[free_index], config.temperature, config.top_p, config.top_k
+                    ).cpu()
+                    next_ids[free_index] = torch.stack([
+                        torch.multinomial(probs[k], 1, generator=generators[active[j]])[0]
+                        for k, j in enumerate(free)
+                    ]).to(device)  # fmt: skip
             keep = []
             for j, row in enumerate(active):
-                token = int(next_ids[j])
+                token = forced[row].pop(0) if forced[row] else int(next_ids[j])
+                next_ids[j] = token
+                grammar = grammars[row]
                 if token == eos:
                     finished[row] = True
-                else:
-                    new_ids[row].append(token)
-                    keep.append(j)
+                    continue
+                new_ids[row].append(token)
+                if grammar is not None:
+                    if not grammar.accept(token) or grammar.done:
+                        finished[row] = not grammar.failed
+                        continue
+                    if not forced[row]:
+                        forced[row] = grammar.forced()
+                        if forced[row] and _past(grammar, len(new_ids[row])):
+                            grammar.wrap_after = None  # the list closed: the next section is free
+                keep.append(j)
             if not keep:
                 break
             if len(keep) < len(active):
@@ -345,6 +407,22 @@ class PatentGenerator(BaseGenerator):
             out = self.model(input_ids=next_ids[:, None], attention_mask=mask, position_ids=positions,
                              past_key_values=cache, use_cache=True)  # fmt: skip
         return new_ids, finished
+
+    def _grammars(self, prompts: Sequence[str], config: SamplingConfig) -> list[GrammarConstraint | None]:
+        """One skeleton grammar per prompt, or Nones when sampling is free."""
+        if config.structure != "skeleton":
+            return [None] * len(prompts)
+        from patentlab.llm.structure import newline_token_ids, skeleton_constraint
+
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        self._newlines = newline_token_ids(self.tokenizer)
+        grammars = []
+        for text in prompts:
+            skeleton = skeleton_for_prompt(text, config.max_new_tokens)
+            grammar = skeleton_constraint(self.tokenizer, skeleton, text, vocab_size=vocab)
+            grammar.wrap_after = skeleton.wrap_after(text, config.max_new_tokens)
+            grammars.append(grammar)
+        return grammars
 
 
 def load_generator(
@@ -394,3 +472,33 @@ def _penalise_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) 
     scores = logits.gather(-1, seen)
     scores = torch.where(scores > 0, scores / penalty, scores * penalty)
     return logits.scatter(-1, seen, scores)
+
+
+def _past(grammar: GrammarConstraint | None, generated: int) -> bool:
+    """True when a row must close its current list (see :meth:`Skeleton.wrap_after`)."""
+    return grammar is not None and grammar.wrap_after is not None and generated >= grammar.wrap_after
+
+
+def _mask_grammars(
+    logits: torch.Tensor,
+    rows: Sequence[tuple[int, GrammarConstraint | None, bool]],
+    eos: int | None,
+    newlines: Any,
+) -> torch.Tensor:
+    """Set to -inf the logits of tokens each row's grammar forbids; end of text is allowed
+    only where the grammar is complete (a row whose grammar allows nothing may still end).
+    A row past its wrap-up point may only break the line, which closes its list."""
+    import torch
+
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+    for j, grammar, wrap in rows:
+        if grammar is None:
+            continue
+        mask = grammar.allowed()
+        if wrap:
+            mask = grammar.wrap_up(mask, newlines)
+        row = torch.from_numpy(mask).to(logits.device)
+        if eos is not None and not row.any():
+            row[eos] = True
+        allowed[j, : row.shape[0]] = row
+    return logits.masked_fill(~allowed, float("-inf"))

@@ -4,6 +4,10 @@ The loop is deliberately small and explicit (no ``Trainer``): it pads each batch
 longest document, masks padding out of the loss, accumulates gradients, evaluates held-out
 loss and perplexity before and after, and writes a checkpoint that a later call resumes from at
 the exact batch where it stopped (the batch order is a pure function of the seed and step).
+
+With ``eval_every`` it also records a learning curve: the held-out perplexity every k steps,
+with the model saved at each of those points (``points/step-000k``), so that a later step
+(``patentlab vet curve``) can sample and vet each point and pair perplexity with a hit rate.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.data import MANIFEST_FILE, read_texts
-from patentlab.generate.model import PACKAGED_SMOLLM2, load_causal_lm, model_summary
+from patentlab.llm.loading import PACKAGED_SMOLLM2, load_causal_lm, model_summary
 from patentlab.storage import atomic_dir, write_json
 
 if TYPE_CHECKING:
@@ -29,6 +33,7 @@ CHECKPOINT_DIR = "checkpoint"
 MODEL_DIR = "model"
 REPORT_FILE = "training_report.json"
 PLOT_FILE = "loss.png"
+POINTS_DIR = "points"
 METHODS = ("lora", "full")
 
 
@@ -59,6 +64,20 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     bf16: bool | None = None
+    save_points: bool = True  # save the model at every eval_every point (the learning curve)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> TrainConfig:
+        """A named budget (:data:`PRESETS`), with any field overridden.
+
+        ``demo`` is what ``make demo`` runs (minutes on 2 CPU cores); ``full`` is about an
+        hour on a 2-core CPU, a few minutes on a GPU, and evaluates every held-out document.
+        """
+        if name not in PRESETS:
+            raise PatentlabError(
+                f"unknown preset '{name}'; choose one of {', '.join(PRESETS)}", field="preset"
+            )
+        return cls(**{**PRESETS[name], **overrides})
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -66,12 +85,25 @@ class TrainConfig:
         for name in ("max_steps", "batch_size", "grad_accum", "max_length"):
             if getattr(self, name) < 1:
                 raise PatentlabError(f"{name} must be at least 1", field=name)
+        if self.eval_every < 0 or self.save_every < 0:
+            raise PatentlabError("eval_every and save_every must be >= 0 (0: off)")
 
     @property
     def lr(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
         return 2e-4 if self.method == "lora" else 5e-5
+
+
+#: Training budgets. The demo's documents are built with ``max_chars=1200`` (every section fits
+#: 256 tokens); ``full`` is meant for documents built whole (``build-data`` without ``--max-chars``).
+PRESETS: dict[str, dict[str, Any]] = {
+    "demo": {"method": "lora", "max_steps": 24, "batch_size": 4, "max_length": 256,
+             "eval_every": 8, "save_every": 8, "max_eval_docs": 32},
+    # 200 x 4 documents of up to 512 tokens: about 1.3 passes over the bundled training text.
+    "full": {"method": "lora", "max_steps": 200, "batch_size": 4, "max_length": 512,
+             "eval_every": 50, "save_every": 50, "max_eval_docs": None, "warmup_steps": 10},
+}  # fmt: skip
 
 
 @dataclass
@@ -91,6 +123,9 @@ class TrainResult:
     device: str = "cpu"
     model: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: One point per evaluation: step, held-out loss and perplexity, and the model saved there
+    #: (relative to the run dir; the base model's name at step 0), for ``patentlab vet curve``.
+    learning_curve: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def perplexity_before(self) -> float:
@@ -208,7 +243,7 @@ def train(
     """Fine-tune ``config.base_model`` on ``data_dir`` (from :func:`build_data`) into ``out_dir``.
 
     Writes ``out_dir/model`` (a LoRA adapter, or the full model, plus the tokenizer; load either
-    with :func:`patentlab.generate.model.load_causal_lm`), ``training_report.json`` and
+    with :func:`patentlab.llm.loading.load_causal_lm`), ``training_report.json`` and
     ``loss.png``. A checkpoint in ``out_dir/checkpoint`` is written every ``save_every`` steps
     and resumed from when ``resume`` is true.
     """
@@ -249,8 +284,10 @@ def train(
     resumed_from = state["step"] if state else None
     if state is None:
         state = {"step": 0, "train_loss": [], "heldout_loss": [], "tokens_seen": 0,
-                 "heldout_loss_before": evaluate()}  # fmt: skip
+                 "heldout_loss_before": evaluate(), "learning_curve": []}  # fmt: skip
         state["heldout_loss"].append((0, state["heldout_loss_before"]))
+        state["learning_curve"].append(_curve_point(0, state["heldout_loss_before"], config.base_model))
+    state.setdefault("learning_curve", [])
 
     model.train()
     from patentlab import console
@@ -284,7 +321,13 @@ def train(
                 and state["step"] % config.eval_every == 0
                 and state["step"] < config.max_steps
             ):
-                state["heldout_loss"].append((state["step"], evaluate()))
+                loss_now = evaluate()
+                state["heldout_loss"].append((state["step"], loss_now))
+                point = None
+                if config.save_points:
+                    point = f"{POINTS_DIR}/step-{state['step']:06d}"
+                    _save_model(out_dir / point, model, tokenizer, config)
+                state["learning_curve"].append(_curve_point(state["step"], loss_now, point))
             if config.save_every and state["step"] % config.save_every == 0:
                 _save_checkpoint(checkpoint, model, optimizer, scheduler, state, config)
 
@@ -292,11 +335,9 @@ def train(
     if not state["heldout_loss"] or state["heldout_loss"][-1][0] != state["step"]:
         state["heldout_loss"].append((state["step"], after))
     model_dir = out_dir / MODEL_DIR
-    # LoRA trains no embeddings; saying so keeps peft from looking the base name up on the hub.
-    save_options = {"save_embedding_layers": False} if config.method == "lora" else {}
-    with atomic_dir(model_dir) as staging:
-        model.save_pretrained(staging, **save_options)
-        tokenizer.save_pretrained(staging)
+    _save_model(model_dir, model, tokenizer, config)
+    if not any(p["step"] == state["step"] for p in state["learning_curve"]):
+        state["learning_curve"].append(_curve_point(state["step"], after, MODEL_DIR))
     result = TrainResult(
         out_dir=str(out_dir), model_dir=str(model_dir), steps=state["step"],
         heldout_loss_before=state["heldout_loss_before"], heldout_loss_after=after,
@@ -304,6 +345,7 @@ def train(
         heldout_loss=[tuple(x) for x in state["heldout_loss"]],
         tokens_seen=state["tokens_seen"], seconds=round(time.perf_counter() - start_time, 2),
         resumed_from=resumed_from, device=device, model=model_summary(model),
+        learning_curve=list(state["learning_curve"]),
         config={**asdict(config), "lr": config.lr, "bf16": bf16, "train_docs": len(docs),
                 "eval_docs": len(eval_texts), "data_dir": str(data_dir),
                 "data_manifest": str(Path(data_dir) / MANIFEST_FILE)},
@@ -312,6 +354,23 @@ def train(
     plot_losses(result, out_dir / PLOT_FILE)
     _save_checkpoint(checkpoint, model, optimizer, scheduler, state, config)
     return result
+
+
+def _save_model(target: Path, model: Any, tokenizer: Any, config: TrainConfig) -> None:
+    # LoRA trains no embeddings; saying so keeps peft from looking the base name up on the hub.
+    save_options = {"save_embedding_layers": False} if config.method == "lora" else {}
+    with atomic_dir(target) as staging:
+        model.save_pretrained(staging, **save_options)
+        tokenizer.save_pretrained(staging)
+
+
+def _curve_point(step: int, loss: float, model: str | None) -> dict[str, Any]:
+    return {
+        "step": step,
+        "heldout_loss": round(loss, 5),
+        "perplexity": round(math.exp(loss), 3),
+        "model": model,
+    }
 
 
 def _linear_warmup_decay(config: TrainConfig) -> Callable[[int], float]:

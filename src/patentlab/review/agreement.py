@@ -6,7 +6,7 @@ from itertools import combinations
 
 import pandas as pd
 
-from patentlab.agents.evaluate import cohen_kappa
+from patentlab.classify.metrics import cohen_kappa
 
 
 def agreement_report(decisions: pd.DataFrame) -> dict:

@@ -42,7 +42,7 @@ def gold_through_review(
     ``gold_csv`` (``doc_id, text, …, llm_green_suggested, is_green_human, human_notes``). Each label
     is recorded as ``reviewer``'s decision with a stable request id, so a re-run adds nothing.
     """
-    from patentlab.classify.data import read_table
+    from patentlab.tables import read_table
 
     out_dir = Path(out_dir)
     frame = read_table(gold_csv)
@@ -80,6 +80,7 @@ def run_final_iterations(
     gold_weight: float = 5.0,
     balance_gold: bool = True,
     baseline_dir: str | Path | None = None,
+    max_silver: int | None = None,
 ) -> FinalRun:
     """Train and evaluate the three iterations; the table lands in ``out_dir/iterations.json``.
 
@@ -94,15 +95,22 @@ def run_final_iterations(
             :func:`patentlab.classify.data.gold_weights`); on by default because the bundled
             silver set is small enough for the gold's class mix to set the prior.
         baseline_dir: a fitted baseline to re-measure instead of fitting one (from the classify step).
+        max_silver: fine-tune on at most this many silver records (every green one first, the
+            classes weighted equally; see :func:`patentlab.classify.data.capped_subset`), for a
+            short CPU run on a ``--balance weight`` split that keeps every labelled record.
     """
     from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
-    from patentlab.classify.data import gold_weights, load_gold, load_labeled
+    from patentlab.classify.data import capped_subset, class_weights, gold_weights, load_gold, load_labeled
     from patentlab.classify.evaluate import evaluate
     from patentlab.classify.train import TrainConfig, train
 
     out = Path(out_dir)
     config = config or TrainConfig()
     silver = load_labeled(train_file)
+    if max_silver is not None and len(silver) > max_silver:
+        silver = capped_subset(silver, max_silver)
+    elif len(set(silver.labels.tolist())) == 2 and abs(silver.labels.mean() - 0.5) > 0.1:
+        silver.weights = class_weights(silver.labels)  # an unbalanced (weight-policy) split
     eval_data = load_labeled(eval_file)
     eval_name = Path(eval_file).stem
     base_name = Path(config.base_model).name
@@ -123,7 +131,8 @@ def run_final_iterations(
         console.out.print(
             f"[bold]Iteration 1[/bold]: frozen {base_name} + logistic regression on {len(silver)} claims"
         )
-        baseline = FrozenEncoderClassifier(config.base_model).fit(silver.texts, silver.labels)
+        baseline = FrozenEncoderClassifier(config.base_model, class_weight="balanced")
+        baseline.fit(silver.texts, silver.labels)
         baseline.save_pretrained(out / "baseline")
     rows.append(
         evaluate(

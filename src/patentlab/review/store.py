@@ -237,7 +237,7 @@ class ReviewStore:
         Recognised columns are listed in ``QUEUE_COLUMNS`` (first match wins). A claim already
         queued keeps its place and its decisions; its agent fields are refreshed.
         """
-        from patentlab.classify.data import claim_text, read_table
+        from patentlab.tables import claim_text, read_table
 
         if not 1 <= wanted_reviews <= 20:
             raise PatentlabError("wanted reviews per claim must be 1-20", field="wanted_reviews")

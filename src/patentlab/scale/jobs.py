@@ -34,7 +34,7 @@ def _set_threads(threads: int | None) -> None:
 
 def _texts(table: pa.Table, text_column: str | None, where: str) -> list[str]:
     """Claim text per row: ``text_column``, else ``text``, else claim 1 of ``claims``."""
-    from patentlab.classify.data import claim_text, text_column_of
+    from patentlab.tables import claim_text, text_column_of
 
     column = text_column_of(table.column_names, text_column, where)
     return [claim_text(v) for v in table.column(column).to_pylist()]

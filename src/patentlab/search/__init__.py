@@ -1,22 +1,6 @@
-"""Prior-art search: a hybrid BM25 + dense index over the corpus and published inventions.
+"""Prior-art search for examiners: the ``patentlab search`` commands, the demo stage, and (in
+``patentlab.web.search``) the pages and API.
 
-Names are imported lazily, so that ``patentlab --help`` does not import numpy, FAISS or tantivy.
+The hybrid index itself (BM25 + dense, fused; the filters it applies) is shared machinery and
+lives below the steps in :mod:`patentlab.index`, because vet needs it too.
 """
-
-from __future__ import annotations
-
-from patentlab._lazy import lazy_exports
-
-_EXPORTS = {
-    "DenseParams": "patentlab.search.dense",
-    "SearchFilters": "patentlab.search.filters",
-    "reciprocal_rank_fusion": "patentlab.search.fusion",
-    **{
-        name: "patentlab.search.index"
-        for name in ("AddReport", "EncoderSettings", "SearchHit", "SearchIndex", "SearchResults")
-    },
-    **{name: "patentlab.search.records" for name in ("IndexDoc", "read_documents", "to_index_doc")},
-}
-__all__ = sorted(_EXPORTS)
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from patentlab import console
+from patentlab.console import progress_callback
 
 app = typer.Typer(
     help="Prior-art search: a hybrid BM25 + dense index over patents and published inventions.",
@@ -16,18 +17,6 @@ app = typer.Typer(
 )
 
 INDEX_OPTION = typer.Option(..., "--index", "-i", help="Index directory.")
-
-
-def progress_callback(bar):
-    """A ``progress(phase, done, total)`` callback that drives one rich task per phase."""
-    tasks: dict[str, int] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total or None)
-        bar.update(tasks[phase], completed=done, total=total or None)
-
-    return update
 
 
 @app.command()
@@ -42,8 +31,8 @@ def index(
     nprobe: int = typer.Option(8, help="IVF groups scanned per query (recall/speed)."),
 ) -> None:
     """Index SOURCES; an existing index gets only the documents it does not hold yet."""
-    from patentlab.search.dense import DenseParams
-    from patentlab.search.index import MANIFEST, EncoderSettings, SearchIndex
+    from patentlab.index.dense import DenseParams
+    from patentlab.index.hybrid import MANIFEST, EncoderSettings, SearchIndex
 
     settings = EncoderSettings(model=model, max_length=max_length, dtype=dtype)
     params = DenseParams(kind=dense, nprobe=nprobe)
@@ -71,7 +60,7 @@ def _print(results, as_json: bool) -> None:
         [
             h.rank,
             h.id,
-            h.doc_type,
+            "[bold magenta]generated[/bold magenta]" if h.doc_type == "generated" else h.doc_type,
             {True: "green", False: "", None: "?"}[h.green],
             h.date or "",
             h.keyword_rank or "-",
@@ -110,8 +99,8 @@ def _search(
     **filters: Any,
 ) -> None:
     """The body of ``query`` and ``similar``: ``SearchIndex.<method>(subject, …)``, printed."""
-    from patentlab.search.filters import SearchFilters
-    from patentlab.search.index import SearchIndex
+    from patentlab.index.filters import SearchFilters
+    from patentlab.index.hybrid import SearchIndex
 
     with SearchIndex.open(index_dir) as idx:
         results = getattr(idx, method)(
@@ -174,7 +163,7 @@ def similar(
 def show(doc_id: str = typer.Argument(..., help="Document id."), index_dir: Path = INDEX_OPTION) -> None:
     """Print one indexed document as JSON."""
     from patentlab.errors import PatentlabError
-    from patentlab.search.index import SearchIndex
+    from patentlab.index.hybrid import SearchIndex
 
     with SearchIndex.open(index_dir) as idx:
         doc = idx.get(doc_id)

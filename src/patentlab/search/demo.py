@@ -6,23 +6,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from patentlab import console
-from patentlab.demo import DemoContext
-from patentlab.errors import PatentlabError
-from patentlab.search.cli import _print, progress_callback
-from patentlab.search.filters import SearchFilters
-from patentlab.search.index import FORMAT_VERSION, MANIFEST, SearchIndex
-from patentlab.storage import read_json
+from patentlab.console import progress_callback
+from patentlab.demo_context import DemoContext
+from patentlab.index.filters import SearchFilters
+from patentlab.index.hybrid import MANIFEST, SearchIndex, is_current
+from patentlab.search.cli import _print
 
 #: Where the publish stage leaves accepted inventions in the corpus schema.
 PUBLISHED = Path("publish") / "inventions.parquet"
-
-
-def _current(index_dir: Path) -> bool:
-    """True when the index on disk has this version's format (an older or damaged one is rebuilt)."""
-    try:
-        return read_json(index_dir / MANIFEST).get("format") == FORMAT_VERSION
-    except PatentlabError:
-        return False
 
 
 def run(ctx: DemoContext) -> None:
@@ -34,7 +25,7 @@ def run(ctx: DemoContext) -> None:
         console.out.print("[dim]no published inventions yet (publish stage not run): corpus only[/dim]")
     with console.progress(transient=True) as bar:
         update = progress_callback(bar)
-        if ctx.done("search", MANIFEST) and _current(index_dir):
+        if (ctx.done("search", MANIFEST) or "search" in ctx.outputs) and is_current(index_dir):
             # Reuse the index; documents it already holds are skipped, new publications are added.
             index = SearchIndex.open(index_dir, read_only=False)
             report = index.add_files(sources, progress=update)
@@ -54,6 +45,14 @@ def run(ctx: DemoContext) -> None:
         console.out.print(f"[bold]{label}[/bold]")
         results = index.search(query, k=5, filters=SearchFilters.parse(**filters))
         _print(results, as_json=False)
+    generated = _published_titles(published)
+    if generated:
+        # The published inventions next to real patents: the query is one of their own titles.
+        console.out.print(f"[bold]obvious inventions among real patents[/bold] ({len(generated)} published)")
+        _print(index.search(generated[0], k=5), as_json=False)
+        console.out.print("[bold]published inventions only, photovoltaic[/bold]")
+        only_generated = SearchFilters.parse(source=["generated"])
+        _print(index.search("photovoltaic solar cell", k=5, filters=only_generated), as_json=False)
     first = results.hits[0].id if results.hits else index.store.get(0)["id"]
     console.out.print("[bold]more like this[/bold]")
     _print(index.similar(first, k=5), as_json=False)
@@ -61,3 +60,12 @@ def run(ctx: DemoContext) -> None:
     url = "http://127.0.0.1:8000/search?" + urlencode({"q": examples[0][1]})
     console.out.print(f"serve it with:  patentlab serve --index {index_dir}\nthen open:      {url}")
     ctx.outputs["search"] = index_dir
+
+
+def _published_titles(path: Path) -> list[str]:
+    """Titles of the published inventions (none when nothing was published)."""
+    if not path.exists():
+        return []
+    import pyarrow.parquet as pq
+
+    return [t for t in pq.read_table(path, columns=["title"]).column("title").to_pylist() if t]

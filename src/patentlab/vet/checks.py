@@ -12,8 +12,10 @@ granted patents (see ``docs/vet.md``), which pass almost every check.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +47,40 @@ _FUNCTION_WORDS = _wordset("""a an the said and or of to in on at by for from wi
     be been being has have that which wherein whereby when where so such than then""")
 
 
+# The transition of a claim: where the preamble ends and the body (the elements) begins. Longer
+# forms come first so "consisting essentially of" is not read as "consisting".
+_TRANSITION = re.compile(
+    r"\b(?:which\s+comprises|comprising|comprises|comprised\s+of|comprise"
+    r"|consisting\s+essentially\s+of|consisting\s+of|consists\s+essentially\s+of|consists\s+of"
+    r"|characteri[sz]ed\s+(?:in\s+that|by)|including|includes|include|containing|contains"
+    r"|composed\s+of|selected\s+from|having|has|wherein|whereby)\b",
+    re.I,
+)
+# Two-part ("European") claims put the known elements in the preamble, before "characterized".
+_TWO_PART = re.compile(r"^characteri[sz]ed", re.I)
+# What separates one element of a claim body from the next.
+_ELEMENT_SEP = re.compile(r"[;:,]|\b(?:and|wherein|whereby|characteri[sz]ed)\b", re.I)
+# A claim that carries a number of its own after the parser took the first: "1. 1. A lens …".
+_LEADING_NUMBER = re.compile(r"^\s*(?:claim\s*)?[(\[]?\d+\s*[.):\]]+(?:\s|$)", re.I)
+# Sentences about the document rather than the invention. Real patents never say "described in
+# the text"; claim language says "as described in claim 1", which these leave alone.
+_ABOUT_THE_TEXT = re.compile(
+    r"\b(?:described|disclosed|mentioned|presented|explained|set\s+forth|stated|discussed|outlined"
+    r"|written|shown|given|defined|specified)\s+(?:\w+\s+)?(?:in|by|within|throughout)\s+(?:the|this)"
+    r"\s+(?:above\s+|following\s+|present\s+|preceding\s+)?(?:text|article|paper|passage)\b"
+    r"|\b(?:the|this)\s+(?:present|above|following|preceding)\s+(?:text|article|paper|passage)\b",
+    re.I,
+)
+# A claim or title sentence that ends by saying it "is described": abstracts may ("A pump is
+# described."), claims and titles may not.
+_IS_DESCRIBED = re.compile(
+    r"\b(?:is|are|was|were|be|been)\s+(?:\w+ly\s+)?(?:herein\s+|hereby\s+)?(?:described|disclosed"
+    r"|presented|proposed|introduced|explained|discussed)(?:\s+(?:herein|here|above|below))?\s*[.!]?\s*$",
+    re.I,
+)
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
 @dataclass(frozen=True)
 class CheckConfig:
     """Thresholds of the structural checks (defaults calibrated on real granted patents)."""
@@ -70,27 +106,47 @@ class CheckConfig:
     max_text_repeat_ratio: float = 0.75
     max_duplicate_claims: float = 0.25
     min_unit_distinct_2: float = 0.2
+    #: Claim form: claim 1 needs a preamble of at least ``min_preamble_words`` content words
+    #: before its transition ("comprising", "consisting of", "wherein" …) and at least
+    #: ``min_claim1_elements`` elements (clauses of 2+ words separated by ";", ":", ",", "and",
+    #: "wherein", "whereby") after it.
+    min_preamble_words: int = 1
+    min_claim1_elements: int = 2
+    #: A phrase loop: one phrase of at least ``loop_min_words`` words said ``loop_min_repeats``
+    #: times in a row within the title or the abstract, with at most ``loop_max_gap``
+    #: words between one saying and the next ("…, and is described in the text, and is …").
+    loop_min_words: int = 3
+    loop_min_repeats: int = 3
+    loop_max_gap: int = 2
 
 
 #: The reason codes, in the order the funnel applies them.
 CHECK_CODES: tuple[str, ...] = (
     "sections",
     "claim_numbering",
+    "duplicate_numbering",
     "claim1_independent",
     "claim_dependencies",
+    "claim_form",
     "antecedent_basis",
+    "self_reference",
     "length",
     "degeneration",
+    "phrase_loop",
 )
 
 CHECK_DESCRIPTIONS: dict[str, str] = {
     "sections": "title, abstract and claims are present and none was cut off",
     "claim_numbering": "claims are numbered 1..n",
+    "duplicate_numbering": "no claim text starts with a number of its own ('1. 1. A lens …')",
     "claim1_independent": "claim 1 refers to no other claim",
     "claim_dependencies": "every dependent claim refers to an earlier claim",
+    "claim_form": "claim 1 has a preamble, a transition ('comprising' …) and at least two elements",
     "antecedent_basis": "'the X' / 'said X' follows an earlier mention of X in the claim chain",
+    "self_reference": "no sentence about the document itself ('described in the text', '… is described.')",
     "length": "title, abstract, claim 1 and claim count within bounds",
     "degeneration": "no repetition loops (repeated 8-grams) and enough distinct bigrams",
+    "phrase_loop": "no phrase of 3+ words said 3 times in a row in the title or the abstract",
 }
 
 
@@ -122,6 +178,7 @@ def claim_chains(patent: ParsedPatent) -> list[str]:
     return chains
 
 
+@functools.lru_cache(maxsize=1 << 16)  # called millions of times over a corpus, on few distinct words
 def _stem(word: str) -> str:
     # "valves" / "the valve", "assemblies" / "an assembly": enough for a light check.
     if word.endswith("ies") and len(word) > 4:
@@ -154,11 +211,77 @@ def definite_terms(text: str, start: int = 0) -> tuple[list[str], list[str]]:
             head = [_stem(t) for t in tokens[j : j + 2] if t not in _FUNCTION_WORDS and not t.isdigit()]
             if head and head[0] == _stem(tokens[j]) and head[0] not in found:
                 found.append(head[0])
-            supported = any(t in seen or t in _NO_ANTECEDENT_NEEDED for t in head)
+            # "the rotation of the shaft", "the administration of a dose": a term qualified by
+            # "of" names an aspect of what follows, which needs no earlier mention of its own.
+            supported = any(t in seen or t in _NO_ANTECEDENT_NEEDED for t in head) or (
+                "of" in tokens[j + 1 : j + 3]
+            )
             if head and head[0] == _stem(tokens[j]) and not supported and head[0] not in missing:
                 missing.append(head[0])
         seen.add(_stem(token))
     return found, missing
+
+
+def claim_form(claim: str) -> dict[str, Any]:
+    """The parts of a claim: its transition, the words of its preamble and its elements.
+
+    The transition is the first of "comprising", "consisting (essentially) of", "including",
+    "having", "wherein", "characterized in that" … (see ``_TRANSITION``). Elements are the
+    clauses of 2+ words after it, split at ";", ":", ",", "and", "wherein" and "whereby"; in a
+    two-part claim ("…, characterized in that …") the preamble's clauses count too.
+    """
+    match = _TRANSITION.search(claim)
+    if match is None:
+        return {"transition": None, "preamble_words": len(words(claim)), "elements": 0}
+    preamble, body = claim[: match.start()], claim[match.end() :]
+    content = [w for w in words(preamble) if w not in _FUNCTION_WORDS and not w.isdigit()]
+    parts = _ELEMENT_SEP.split(body)
+    if _TWO_PART.match(match.group(0)):
+        parts += _ELEMENT_SEP.split(preamble)
+    elements = sum(1 for part in parts if len(words(part)) >= 2)
+    transition = " ".join(match.group(0).lower().split())
+    return {"transition": transition, "preamble_words": len(content), "elements": elements}
+
+
+def phrase_loop(tokens: Sequence[str], config: CheckConfig | None = None) -> tuple[int, str]:
+    """The phrase said most often in a row in ``tokens``, and how many times: ``(repeats, phrase)``.
+
+    A saying counts as "in a row" when it starts at most ``n + loop_max_gap`` words after the
+    previous one (``n``: the phrase's words), so "X, and X, and X" is a loop of X. Phrases of
+    ``loop_min_words`` to 12 words are tried; longer loops are the 8-gram measure's job.
+    """
+    config = config or CheckConfig()
+    best: tuple[int, str] = (0, "")
+    longest = min(12, len(tokens) // max(config.loop_min_repeats, 1))
+    for n in range(config.loop_min_words, longest + 1):
+        positions: dict[tuple[str, ...], list[int]] = {}
+        for i in range(len(tokens) - n + 1):
+            positions.setdefault(tuple(tokens[i : i + n]), []).append(i)
+        for gram, starts in positions.items():
+            if len(starts) < best[0]:
+                continue
+            run = 1
+            for a, b in itertools.pairwise(starts):
+                run = run + 1 if b - a <= n + config.loop_max_gap else 1
+                if run >= best[0] and run > 1:  # on a tie the longer phrase (later n) says more
+                    best = (run, " ".join(gram))
+    return best
+
+
+def self_references(patent: ParsedPatent) -> list[str]:
+    """Sentences that talk about the document instead of the invention, as ``"section: text"``."""
+    found: list[str] = []
+    sections = [("title", patent.title), ("abstract", patent.abstract)]
+    sections += [(f"claim {n}", c) for n, c in zip(patent.claim_numbers, patent.claims, strict=False)]
+    for name, text in sections:
+        if not text:
+            continue
+        match = _ABOUT_THE_TEXT.search(text)
+        if match is None and name != "abstract":
+            match = next(filter(None, (_IS_DESCRIBED.search(s) for s in _SENTENCE_SPLIT.split(text))), None)
+        if match is not None:
+            found.append(f"{name}: '{match.group(0).strip()}'")
+    return found
 
 
 def measure(patent: ParsedPatent, config: CheckConfig | None = None) -> dict[str, Any]:
@@ -174,6 +297,12 @@ def measure(patent: ParsedPatent, config: CheckConfig | None = None) -> dict[str
         found, missing = definite_terms(chain, len(words(chain)) - len(words(claim)))
         definite.update(found)
         unsupported.extend(t for t in missing if t not in unsupported)
+    form = claim_form(patent.claims[0]) if patent.claims else {}
+    # Claims are left to the 8-gram measure: real claims list chemical names and alternatives
+    # ("2-thienyl-phenol-4-amino-…") that read as short loops.
+    loops = [(name, *phrase_loop(words(text), config))
+             for name, text in (("title", patent.title), ("abstract", patent.abstract)) if text]  # fmt: skip
+    loop = max(loops, key=lambda x: x[1], default=("", 0, ""))
     return {
         "title_words": len(words(patent.title)),
         "abstract_words": len(words(patent.abstract)),
@@ -191,6 +320,13 @@ def measure(patent: ParsedPatent, config: CheckConfig | None = None) -> dict[str
         else 0.0,
         "unit_distinct_2": round(min((distinct_n([u], 2) for u in units if len(u) >= 20), default=1.0), 4),
         "n_words": len(tokens),
+        "claim1_transition": form.get("transition"),
+        "claim1_preamble_words": form.get("preamble_words", 0),
+        "claim1_elements": form.get("elements", 0),
+        "self_references": self_references(patent),
+        "loop_repeats": loop[1],
+        "loop_phrase": loop[2],
+        "loop_section": loop[0],
     }
 
 
@@ -275,15 +411,52 @@ def check_degeneration(patent: ParsedPatent, stats: dict, config: CheckConfig) -
     return None
 
 
+def check_duplicate_numbering(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    for number, claim in zip(patent.claim_numbers, patent.claims, strict=False):
+        if _LEADING_NUMBER.match(claim):
+            return f"claim {number} starts with another number: '{number}. {claim[:40]}…'"
+    return None
+
+
+def check_claim_form(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    if not patent.claims:
+        return None
+    if stats["claim1_transition"] is None:
+        return "claim 1 has no transition ('comprising', 'consisting of', 'wherein' …)"
+    if stats["claim1_preamble_words"] < config.min_preamble_words:
+        return f"claim 1 has no preamble before '{stats['claim1_transition']}'"
+    if stats["claim1_elements"] < config.min_claim1_elements:
+        return (
+            f"claim 1 has {stats['claim1_elements']} element(s) after '{stats['claim1_transition']}', "
+            f"fewer than {config.min_claim1_elements}"
+        )
+    return None
+
+
+def check_self_reference(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    found = stats["self_references"]
+    return "speaks about the document: " + "; ".join(found[:3]) if found else None
+
+
+def check_phrase_loop(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    if stats["loop_repeats"] < config.loop_min_repeats:
+        return None
+    return f"the {stats['loop_section']} says '{stats['loop_phrase']}' {stats['loop_repeats']} times in a row"
+
+
 CheckFn = Callable[[ParsedPatent, dict, CheckConfig], "str | None"]
 CHECKS: dict[str, CheckFn] = {
     "sections": check_sections,
     "claim_numbering": check_claim_numbering,
+    "duplicate_numbering": check_duplicate_numbering,
     "claim1_independent": check_claim1_independent,
     "claim_dependencies": check_claim_dependencies,
+    "claim_form": check_claim_form,
     "antecedent_basis": check_antecedent_basis,
+    "self_reference": check_self_reference,
     "length": check_length,
     "degeneration": check_degeneration,
+    "phrase_loop": check_phrase_loop,
 }
 
 

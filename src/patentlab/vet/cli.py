@@ -41,6 +41,9 @@ def print_summary(report: dict, out_dir: Path | None = None) -> None:
         f"(at ${prices['usd_per_cpu_hour']:g}/CPU-hour, ${prices['usd_per_gpu_hour']:g}/GPU-hour"
         f"{'' if cost.get('generation_cost_known') else '; sampling cost unknown, vetting only'})"
     )
+    from patentlab.vet.report import realism_line
+
+    console.out.print(f"realism share: {realism_line(report.get('realism') or {})}")
     d = report["diversity"]
     console.out.print(
         f"diversity: distinct-2 {d['distinct_2']}, self-BLEU {d['self_bleu']}, "
@@ -62,6 +65,7 @@ def sample_cmd(
     engine: opt.Engine = "torch",
     n: int = typer.Option(16, help="How many patents."),
     mode: opt.Mode = "top-down",
+    topic: opt.Topic = None,
     temperature: opt.Temperature = 0.8,
     top_p: opt.TopP = 0.95,
     top_k: opt.TopK = 50,
@@ -71,6 +75,7 @@ def sample_cmd(
     batch_size: opt.BatchSize = 8,
     device: opt.Device = None,
     threads: opt.Threads = 0,
+    structure: opt.Structure = "skeleton",
 ) -> None:
     """Sample a batch, metering its wall/CPU seconds and tokens, with provenance for publication."""
     from patentlab.vet.sampling import sample_generations
@@ -79,7 +84,8 @@ def sample_cmd(
     path = sample_generations(
         model, out, n=n, mode=mode, engine=engine, device=device, threads=threads or None,
         temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
-        repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size,
+        repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, topic=topic,
+        structure=structure,
     )  # fmt: skip
     console.out.print(f"wrote {n} generations to {path}")
 
@@ -97,6 +103,15 @@ def run_cmd(
     encoder: str = typer.Option("minilm", help="Encoder for the cosine check and diversity; 'none' skips."),
     usd_per_cpu_hour: float = typer.Option(0.05, help="Price of one CPU core for an hour."),
     usd_per_gpu_hour: float = typer.Option(2.50, help="Price of one GPU for an hour."),
+    index: Path = typer.Option(
+        None, help="A search index of the real corpus: map accepted inventions, reject anticipated ones."
+    ),
+    coherence: bool = typer.Option(
+        True, help="Check that title, abstract and claim 1 agree (MiniLM cosines; loads the encoder)."
+    ),
+    realism: bool = typer.Option(
+        True, help="Report the share of accepted inventions a classifier takes for real."
+    ),
 ) -> None:
     """Check every generation, test its novelty against the training data, and report the hit rate."""
     from patentlab.data import sample_path
@@ -112,5 +127,37 @@ def run_cmd(
         novelty=NoveltyConfig(encoder=None if encoder.lower() == "none" else encoder),
         classifier=classifier,
         prices=Prices(usd_per_cpu_hour, usd_per_gpu_hour),
+        index=index,
+        coherence=coherence,
+        realism=realism,
     )
     print_summary(report.to_dict(), out)
+
+
+@app.command("curve")
+def curve_cmd(
+    run_dir: Path = typer.Argument(..., help="A `patentlab generate train` run trained with --eval-every."),
+    out: Path = typer.Option(None, help="Output folder (default: <run_dir>/curve)."),
+    n: int = typer.Option(8, help="Patents per point and mode."),
+    mode: list[str] = typer.Option(["top-down", "bottom-up"], help="Modes to sample (repeatable)."),
+    step: list[int] = typer.Option(None, help="Only these steps of the curve (repeatable; default: all)."),
+    training: str = typer.Option(None, help="Novelty reference (default: the run's build-data dir)."),
+    engine: opt.Engine = "torch",
+    max_new_tokens: opt.MaxNewTokens = 256,
+    seed: opt.Seed = 0,
+    batch_size: opt.BatchSize = 8,
+    encoder: str = typer.Option("minilm", help="Encoder for the novelty cosine check; 'none' skips."),
+    threads: opt.Threads = 0,
+) -> None:
+    """Sample and vet every saved point of a training run: the table steps → perplexity, hit rate."""
+    from patentlab.vet.curve import CURVE_MD, HEADERS, curve_table, learning_curve
+
+    opt.set_torch_threads(threads)
+    out = out or run_dir / "curve"
+    rows = learning_curve(
+        run_dir, out, n=n, modes=mode, training=training, steps=step or None, engine=engine,
+        encoder=None if encoder.lower() == "none" else encoder,
+        max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size,
+    )  # fmt: skip
+    console.out.print(console.table(f"Learning curve of {run_dir}", HEADERS, curve_table(rows)))
+    console.out.print(f"table: {out / CURVE_MD}")

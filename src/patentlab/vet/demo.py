@@ -1,4 +1,7 @@
-"""The vet stage of ``patentlab demo``: sample a small batch, vet it, publish what passes.
+"""The vet stage of ``patentlab demo``: sample two small batches, vet them, publish what passes.
+
+One batch is unconditioned; the other is topic-conditioned in a Y02 field (photovoltaic energy,
+``Y02E 10/50``), so the demo shows obvious inventions asked for in a green field.
 
 It uses the generate stage's fine-tuned model when that stage has run (else the packaged base
 SmolLM2, which is not trained on patents and is expected to score near zero), the generate
@@ -13,11 +16,16 @@ import json
 from pathlib import Path
 
 from patentlab import console
-from patentlab.demo import DemoContext
+from patentlab.demo_context import DemoContext
 
-#: Small enough for the demo's ~3 minute budget on 2 CPU cores.
-DEMO_SAMPLING = {"n": 8, "max_new_tokens": 256, "batch_size": 8, "temperature": 0.8, "top_p": 0.95, "seed": 0}
+#: One batch of unconditioned patents and one topic-conditioned batch in a Y02 field
+#: (photovoltaic energy): small enough for the demo's few-minute budget on 2 CPU cores.
+DEMO_BATCHES: tuple[dict, ...] = (
+    {"name": "top-down", "mode": "top-down", "n": 8, "topic": None},
+    {"name": "y02e-10-50", "mode": "top-down", "n": 6, "topic": "Y02E 10/50"},
+)
 GENERATIONS = "generations.jsonl"
+DEMO_SAMPLING = {"max_new_tokens": 256, "batch_size": 8, "temperature": 0.8, "top_p": 0.95, "seed": 0}
 VETTED = "vetted"
 
 
@@ -50,17 +58,20 @@ def find_classifier(ctx: DemoContext) -> Path | None:
 
 
 def run(ctx: DemoContext) -> None:
-    from patentlab.publish.publish import publish
+    from patentlab.publish.publish import publish_and_prove
     from patentlab.vet.cli import print_summary
     from patentlab.vet.sampling import sample_generations
     from patentlab.vet.vetting import SUMMARY_FILE, vet_generations
 
     out = ctx.stage_dir("vet")
-    gens = out / GENERATIONS
-    if ctx.done("vet", VETTED + "/" + SUMMARY_FILE, GENERATIONS):
+    batches = [(b, out / b["name"]) for b in DEMO_BATCHES]
+    if all(ctx.done("vet", f"{b['name']}/{VETTED}/{SUMMARY_FILE}") for b, _ in batches):
         console.out.print(f"reusing {out}")
-        print_summary(json.loads((out / VETTED / SUMMARY_FILE).read_text(encoding="utf-8")), out / VETTED)
-        ctx.outputs["vet"] = out
+        for batch, folder in batches:
+            summary = json.loads((folder / VETTED / SUMMARY_FILE).read_text(encoding="utf-8"))
+            console.out.print(f"[bold]{batch['name']}[/bold]")
+            print_summary(summary, folder / VETTED)
+        ctx.outputs.update(vet=out, publish=ctx.stage_dir("publish"))
         return
     model = find_generator(ctx)
     if model is None:
@@ -68,19 +79,92 @@ def run(ctx: DemoContext) -> None:
             "[yellow]no trained generator (generate stage not run): sampling the packaged base "
             "SmolLM2, which was never trained on patents[/yellow]"
         )
-    settings = dict(DEMO_SAMPLING)
-    n = settings.pop("n")
-    console.out.print(
-        f"sampling {n} top-down patents from {model or 'smollm2-135m'} "
-        f"({settings['max_new_tokens']} new tokens each)"
-    )
-    sample_generations(model, gens, n=n, **settings)
     training, classifier = find_training_data(ctx), find_classifier(ctx)
     console.out.print(f"novelty against {training}; green scores from {classifier or '(no classifier yet)'}")
-    report = vet_generations(gens, training, out / VETTED, classifier=classifier)
-    print_summary(report.to_dict(), out / VETTED)
-    published = publish(out / VETTED, ctx.stage_dir("publish"))
-    console.out.print(
-        f"published {published.new} new inventions ({published.total} in {ctx.stage_dir('publish')})"
-    )
+    from patentlab.vet.novelty import NoveltyIndex, load_training_documents
+
+    novelty = NoveltyIndex().fit(load_training_documents(training))  # fitted once for both batches
+    index = corpus_index(ctx)
+    proof = None
+    for batch, folder in batches:
+        topic = f", topic {batch['topic']}" if batch["topic"] else ""
+        console.out.print(
+            f"[bold]{batch['name']}[/bold]: sampling {batch['n']} {batch['mode']} patents{topic} from "
+            f"{model or 'smollm2-135m'} ({DEMO_SAMPLING['max_new_tokens']} new tokens each, skeleton)"
+        )
+        gens = folder / GENERATIONS
+        sample_generations(
+            model, gens, n=batch["n"], mode=batch["mode"], topic=batch["topic"], **DEMO_SAMPLING
+        )
+        report = vet_generations(gens, novelty, folder / VETTED, classifier=classifier, index=index)
+        print_summary(report.to_dict(), folder / VETTED)
+        published, batch_proof = publish_and_prove(folder / VETTED, ctx.stage_dir("publish"))
+        proof = batch_proof if published.new_ids else proof
+        console.out.print(
+            f"published {published.new} new inventions ({published.total} in {ctx.stage_dir('publish')})"
+        )
+    show_map_and_proof(ctx.stage_dir("publish"), proof)
+    contribute(ctx, batches[-1][1] / GENERATIONS, novelty, index)
     ctx.outputs.update(vet=out, publish=ctx.stage_dir("publish"))
+
+
+def corpus_index(ctx: DemoContext) -> Path | None:
+    """The retrieval index of the real corpus for the obviousness map, built where the search
+    stage keeps it (that stage then adds the published inventions to it); None without a corpus."""
+    from patentlab.index.hybrid import SearchIndex, is_current
+
+    corpus = Path(ctx.outputs.get("corpus", ctx.stage_dir("corpus"))) / "corpus.parquet"
+    if not corpus.exists():
+        console.out.print("[dim]no corpus (corpus stage not run): no obviousness map[/dim]")
+        return None
+    index_dir = ctx.stage_dir("search")
+    if ctx.fresh or not is_current(index_dir):
+        console.out.print(f"indexing the corpus for the obviousness map in {index_dir}")
+        with console.progress(transient=True) as bar:
+            index, _ = SearchIndex.build(index_dir, [corpus], progress=console.progress_callback(bar))
+        index.close()
+    ctx.outputs["search"] = index_dir  # the search stage adds the published inventions to it
+    return index_dir
+
+
+def show_map_and_proof(published: Path, proof: dict | None) -> None:
+    """Print one published invention's obviousness map and its inclusion proof."""
+    from patentlab.publish.publish import read_published
+
+    if proof is None:
+        console.out.print("[yellow]nothing published: no obviousness map or inclusion proof to show[/yellow]")
+        return
+    record = next(r for r in read_published(published) if r["id"] == proof["id"])
+    obviousness = record.get("obviousness") or {}
+    rows = [
+        [e["text"][:60], e.get("doc_id") or "–", f"{e['score']:.2f}", (e.get("passage") or "")[:50]]
+        for e in obviousness.get("elements", [])
+    ]
+    title = f"obviousness map of {proof['id']}: {obviousness.get('class', 'not mapped')}"
+    if obviousness.get("combination"):
+        title += " (" + ", ".join(obviousness["combination"]) + ")"
+    console.out.print(
+        console.table(title, ["claim 1 element", "closest real document", "score", "passage"], rows)
+    )
+    console.out.print(
+        f"inclusion proof: leaf {proof['leaf_index']} of {proof['tree_size']}, "
+        f"{len(proof['audit_path'])} hashes up to root {proof['tree_head']['root_hash'][:16]}…, "
+        f"signed {proof['tree_head']['timestamp']}; check it with: patentlab publish verify {published} "
+        f"--invention {proof['id']}"
+    )
+
+
+def contribute(ctx: DemoContext, generations: Path, novelty: object, index: Path | None) -> None:
+    """A locally made contributor bundle is accepted; its tampered twin is rejected."""
+    from patentlab.publish.accept import accept_bundles
+    from patentlab.publish.contribute import make_bundle_pair
+
+    good, bad = make_bundle_pair(generations, ctx.stage_dir("contribute"))
+    report = accept_bundles([good, bad], ctx.stage_dir("publish"), training=novelty, index=index)
+    for bundle in report.bundles:
+        verdict = (
+            f"rejected: {bundle.reason}"
+            if bundle.reason
+            else (f"accepted ({bundle.accepted} published, {len(bundle.rejected)} inventions refused)")
+        )
+        console.out.print(f"contributor bundle {Path(bundle.path).name}: {verdict}")

@@ -160,6 +160,7 @@ class NoveltyIndex:
             raise PatentlabError("the training corpus for novelty checks is empty")
         cfg = self.config
         self.doc_ids = [d.id for d in documents]
+        self.documents = list(documents)  # the real side of vetting's realism score
         self._lsh = MinHashLSH(threshold=cfg.max_jaccard, num_perm=cfg.num_perm)
         self._minhashes = []
         hashes, doc_of, pos_of = [], [], []

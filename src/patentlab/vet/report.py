@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 DESCRIPTIONS = {
     **CHECK_DESCRIPTIONS,
+    "coherence": "title, abstract and claim 1 are about the same thing (MiniLM cosines)",
     "reproduction": "no copy of a training document (MinHash, verbatim run, cosine)",
+    "anticipated": "no single real document discloses every element of claim 1 (needs an index)",
 }
 
 
@@ -50,6 +52,21 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def realism_line(realism: dict[str, Any]) -> str:
+    """The realism share in words: how many accepted inventions a classifier takes for real."""
+    if not realism:
+        return "not computed"
+    if not realism.get("computed"):
+        return f"not computed ({realism.get('reason', '')})"
+    auc = f"classifier AUC {_fmt(realism.get('auc'), '.2f')}, {realism['n_real']} real records"
+    if realism.get("share_accepted") is None:
+        return f"n/a (nothing accepted); {_fmt(realism['share_generated'], '.0%')} of all generations ({auc})"
+    return (
+        f"{realism['share_accepted']:.0%} of {realism['n_accepted']} accepted inventions pass as real "
+        f"(out-of-fold P(real) ≥ {realism['threshold']:g}; {auc})"
+    )
+
+
 def cost_lines(cost: dict[str, Any]) -> list[str]:
     """The cost table rows (Markdown) from a cost summary."""
     gen, acc = cost["per_generated"], cost["per_accepted"]
@@ -75,6 +92,7 @@ def write_report(report: VetReport, accepted: Sequence[VettedInvention], target:
         f"- model: `{(gen.get('model') or {}).get('name_or_path', 'unknown')}`",
         f"- sampling: `{gen.get('sampling', 'unknown')}`",
         f"- **hit rate: {report.n_accepted} / {report.n_generated} = {report.hit_rate:.1%}**",
+        f"- realism share: {realism_line(report.realism)}",
         "",
         "## Funnel",
         "",
@@ -100,6 +118,18 @@ def write_report(report: VetReport, accepted: Sequence[VettedInvention], target:
             f"| {name} | {d['n']} | {_fmt(d['distinct_2'])} | {_fmt(d['self_bleu'])} "
             f"| {_fmt(d['mean_pairwise_distance'])} |"
         )
+    if report.obviousness:
+        ob = report.obviousness
+        per = ob["obvious_combinations_per_cpu_second"]
+        lines += [
+            "",
+            "## Obviousness map",
+            "",
+            f"Claim 1 of {ob['mapped']} inventions mapped against the real corpus: "
+            + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ob["classes"].items())
+            + f"; {per if per is not None else 'n/a'} obvious combinations per CPU-second"
+            f" ({ob['map_cpu_seconds']:.1f} CPU s for the map).",
+        ]
     lines += ["", "## Cost", ""]
     if not report.cost.get("generation_cost_known"):
         lines += ["The generations file carried no sampling cost: only vetting is counted.", ""]

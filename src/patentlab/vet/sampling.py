@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
-from patentlab.generate.model import resolve_model, weights_sha256
+from patentlab.llm.loading import resolve_model, weights_sha256
 from patentlab.vet.cost import Stopwatch
 from patentlab.vet.generations import write_generations
 
@@ -28,6 +28,7 @@ def sample_generations(
     device: str | None = None,
     threads: int | None = None,
     progress: bool = True,
+    topic: str | None = None,
     **sampling: Any,
 ) -> Path:
     """Sample ``n`` patents from ``model`` and write them, with cost and provenance, to ``out_path``.
@@ -36,6 +37,7 @@ def sample_generations(
     as ``alea-institute/kl3m-002-170m-patent``, or None for the packaged SmolLM2. ``sampling``
     holds the fields of :class:`~patentlab.generate.sample.SamplingConfig` (``temperature``,
     ``top_p``, ``top_k``, ``max_new_tokens``, ``repetition_penalty``, ``seed``, ``batch_size``).
+    ``topic`` (free text or a CPC code) seeds every prompt and goes into the provenance.
     """
     from patentlab.generate.formats import check_mode
     from patentlab.generate.sample import SamplingConfig, load_generator
@@ -43,6 +45,11 @@ def sample_generations(
     if n < 1:
         raise PatentlabError("n must be at least 1", field="n")
     mode = check_mode(mode)
+    resolved = None
+    if topic is not None:  # checked before the model loads, so bad input costs nothing
+        from patentlab.generate.topic import resolve_topic
+
+        resolved = resolve_topic(topic)
     try:
         config = SamplingConfig(**sampling)
     except TypeError as exc:
@@ -51,7 +58,7 @@ def sample_generations(
     with load_time:
         generator = load_generator(model, engine=engine, device=device, threads=threads)
     with sample_time:
-        generations = generator.sample(mode, n, progress=progress, **config.to_dict())
+        generations = generator.sample(mode, n, topic=topic, progress=progress, **config.to_dict())
     source = getattr(generator, "source", None) or resolve_model(model)
     meta: dict[str, Any] = {
         "model": {
@@ -62,6 +69,7 @@ def sample_generations(
         "engine": generator.engine,
         "sampling": {"mode": mode, **config.to_dict()},
         "seed": config.seed,
+        "topic": resolved.to_dict() if resolved is not None else None,
         "device": generator.device_name,
         # Loading is a one-off per batch; it is reported but not charged to the inventions.
         "load_seconds": round(load_time.wall, 3),

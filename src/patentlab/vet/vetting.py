@@ -25,17 +25,23 @@ from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_dir, write_json
 from patentlab.vet.checks import CHECK_CODES, CheckConfig, run_checks
+from patentlab.vet.coherence import CoherenceConfig, SectionCoherence
 from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
 from patentlab.vet.diversity import batch_diversity
 from patentlab.vet.generations import GeneratedText, read_generations
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents, patent_text
+from patentlab.vet.obviousness import ObviousnessConfig, map_accepted
+from patentlab.vet.obviousness import summary as obviousness_summary
+from patentlab.vet.realism import realism_share
 
 VETTED_FILE = "vetted.jsonl"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
 FUNNEL_PNG = "funnel.png"
 #: The funnel's stages: the structural checks in order, then novelty.
-FUNNEL_CODES: tuple[str, ...] = (*CHECK_CODES, "reproduction")
+#: "anticipated" (the obviousness map) runs only when an index is given; otherwise it removes none.
+#: "coherence" (title ↔ abstract ↔ claim 1 embeddings) needs the encoder, so it runs as its own step.
+FUNNEL_CODES: tuple[str, ...] = (*CHECK_CODES, "coherence", "reproduction", "anticipated")
 GREEN_THRESHOLD = 0.5
 
 
@@ -55,6 +61,10 @@ class VettedInvention:
     novelty: dict[str, Any]
     p_green: float | None = None
     y02: dict[str, float] | None = None
+    obviousness: dict[str, Any] | None = None  # the obviousness map (vet/obviousness.py)
+    topic: dict[str, Any] | None = None  # the generation's topic, for the provenance
+    coherence: dict[str, float] | None = None  # section pair cosines (vet/coherence.py)
+    p_real: float | None = None  # out-of-fold P(real) of the realism classifier (vet/realism.py)
 
     @property
     def accepted(self) -> bool:
@@ -79,6 +89,8 @@ class VetReport:
     cost: dict[str, Any]
     generation: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    obviousness: dict[str, Any] = field(default_factory=dict)
+    realism: dict[str, Any] = field(default_factory=dict)
     out_dir: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,6 +171,40 @@ def _generation_cost(meta: dict[str, Any], rows: Sequence[GeneratedText]) -> Sta
     )
 
 
+def _coherence_config(coherence: CoherenceConfig | bool) -> CoherenceConfig:
+    return coherence if isinstance(coherence, CoherenceConfig) else CoherenceConfig()
+
+
+def _coherence(
+    parsed: Sequence[ParsedPatent], coherence: CoherenceConfig | bool, novelty_index: NoveltyIndex
+) -> list[tuple[str | None, dict[str, float] | None]]:
+    """The coherence check of every invention, embedded in one batch (``(None, None)`` when off)."""
+    if coherence is False:
+        return [(None, None)] * len(parsed)
+    config, nov = _coherence_config(coherence), novelty_index.config
+    # The novelty index already holds the same encoder more often than not: reuse it.
+    same = nov.encoder == config.encoder and nov.max_length == config.max_length
+    return SectionCoherence(config, embed=novelty_index.embed if same else None).check(parsed)
+
+
+def _realism(
+    inventions: Sequence[VettedInvention], texts: Sequence[str], novelty_index: NoveltyIndex
+) -> dict[str, Any]:
+    """The realism score against the novelty index's training documents; sets ``p_real``."""
+    documents = getattr(novelty_index, "documents", None) or []
+    result = realism_share(
+        texts,
+        [d.text for d in documents],
+        [inv.accepted for inv in inventions],
+        real_groups=[d.id for d in documents],
+    )
+    if result.computed:
+        for inv, p in zip(inventions, result.p_real, strict=True):
+            inv.p_real = p
+    summary = {k: v for k, v in result.to_dict().items() if k != "p_real"}
+    return {"share": result.share_accepted, **summary}  # "share": the realism share of the report
+
+
 def vet_generations(
     generations: str | Path,
     training: str | Path | NoveltyIndex,
@@ -170,6 +216,10 @@ def vet_generations(
     prices: Prices | None = None,
     keep_complete_claims: bool = True,
     show_progress: bool = True,
+    index: str | Path | Any | None = None,
+    obviousness: ObviousnessConfig | None = None,
+    coherence: CoherenceConfig | bool = True,
+    realism: bool = True,
 ) -> VetReport:
     """Vet every generation in ``generations`` and write the results into ``out_dir``.
 
@@ -183,6 +233,16 @@ def vet_generations(
         prices: dollars per CPU-hour and GPU-hour for the cost figures.
         keep_complete_claims: vet a text whose last claim was cut off by the token limit on
             its complete claims (see :func:`drop_cut_claim`) instead of rejecting it.
+        index: a built retrieval index (``patentlab search index``) of the real corpus: accepted
+            inventions get the obviousness map (:mod:`patentlab.vet.obviousness`), anticipated
+            ones are rejected as ``"anticipated"``, and the report counts obvious combinations
+            per CPU-second.
+        obviousness: the map's thresholds (defaults calibrated on real granted claims).
+        coherence: the section coherence check's config (True: the calibrated defaults; False
+            skips it). It embeds every complete invention's title, abstract and claim 1 in one batch.
+        realism: train a real-vs-generated classifier out of fold against the training documents
+            and report the share of accepted inventions it takes for real (see
+            :mod:`patentlab.vet.realism`; needs 8+ generations).
     """
     from patentlab.vet.report import plot_funnel, write_report
 
@@ -195,18 +255,23 @@ def vet_generations(
     vet_time = Stopwatch()
     with vet_time:
         if isinstance(training, NoveltyIndex):
-            index = training
+            novelty_index = training
         else:
-            index = NoveltyIndex(novelty).fit(load_training_documents(training), show_progress=show_progress)
+            novelty_index = NoveltyIndex(novelty).fit(
+                load_training_documents(training), show_progress=show_progress
+            )
         parsed = [parse_patent(r.text, finished=r.finished) for r in rows]
         if keep_complete_claims:
             parsed = [drop_cut_claim(p) for p in parsed]
         texts = [_novelty_text(p, r) for p, r in zip(parsed, rows, strict=True)]
         results = [run_checks(p, checks) for p in parsed]
-        novelty_results = index.query(texts, show_progress=show_progress)
+        coherence_results = _coherence(parsed, coherence, novelty_index)
+        novelty_results = novelty_index.query(texts, show_progress=show_progress)
         inventions = []
         for i, (row, p, res, nov) in enumerate(zip(rows, parsed, results, novelty_results, strict=True)):
             failures = dict(res.failures)
+            if coherence_results[i][0] is not None:
+                failures["coherence"] = coherence_results[i][0]
             if nov.is_reproduction:
                 failures["reproduction"] = f"copies {nov.reproduction_of}: " + "; ".join(nov.reasons)
             inventions.append(
@@ -228,10 +293,17 @@ def vet_generations(
                     failures=failures,
                     stats=res.stats,
                     novelty=nov.to_dict(),
+                    topic=row.extra.get("topic") if isinstance(row.extra.get("topic"), dict) else None,
+                    coherence=coherence_results[i][1],
                 )
             )
+        map_time, maps = Stopwatch(), []
+        if index is not None:
+            with map_time:
+                maps = map_accepted(inventions, index, obviousness, show_progress=show_progress)
         accepted = [inv for inv in inventions if inv.accepted]
-        vectors = index.embed(texts) if index.config.encoder else None
+        realism_result = _realism(inventions, texts, novelty_index) if realism else {}
+        vectors = novelty_index.embed(texts) if novelty_index.config.encoder else None
         keep = [inv.index for inv in accepted]
         diversity = batch_diversity(texts, vectors)
         diversity_accepted = batch_diversity(
@@ -273,10 +345,20 @@ def vet_generations(
         generation={k: v for k, v in meta.items() if k != "cost"},
         config={
             "checks": asdict(checks),
-            "novelty": asdict(index.config),
+            "novelty": asdict(novelty_index.config),
+            "coherence": _coherence_config(coherence).to_dict() if coherence is not False else None,
             "generations": str(generations),
             "vetted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
+        obviousness=obviousness_summary(
+            maps,
+            map_time.cpu,
+            sum(s.cpu_seconds for s in stages.values()),
+            obviousness or ObviousnessConfig(),
+        )
+        if index is not None
+        else {},
+        realism=realism_result,
         out_dir=str(out_dir),
     )
     with atomic_dir(out_dir) as staging:

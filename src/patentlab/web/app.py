@@ -24,16 +24,20 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         title="patentlab",
         version=__version__,
         description="Prior-art search over real patents and published obvious inventions, "
-        "and human review of green-patent labels.",
+        "human review of green-patent labels, and green classification of pasted claims.",
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # Imported here: the routers import this module's ``templates``.
+    from patentlab.web.classify import router as classify_router
+    from patentlab.web.published import router as published_router
     from patentlab.web.review import router as review_router
     from patentlab.web.search import router as search_router
 
     app.include_router(review_router)
     app.include_router(search_router)
+    app.include_router(published_router)
+    app.include_router(classify_router)
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):

@@ -7,7 +7,6 @@ piece by piece here before ``<mark>`` tags are put around the matched spans.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import threading
 from functools import lru_cache
@@ -20,8 +19,8 @@ from markupsafe import Markup, escape
 
 from patentlab.corpus.schema import DOC_TYPES, Y02_CATEGORIES
 from patentlab.errors import PatentlabError
-from patentlab.search.filters import SearchFilters
-from patentlab.search.index import MAX_K, MODES, SearchIndex, SearchResults
+from patentlab.index.filters import SearchFilters
+from patentlab.index.hybrid import MAX_K, MODES, SearchIndex, SearchResults
 from patentlab.web.app import templates
 
 router = APIRouter()
@@ -55,10 +54,9 @@ def get_index(request: Request) -> SearchIndex:
 @lru_cache(maxsize=1)
 def y02_titles() -> dict[str, str]:
     """The official title of each Y02 category, for the filter menu and badges."""
-    from patentlab.data import sample_path
+    from patentlab.cpc import y02_entries
 
-    with sample_path("cpc/y02_titles.csv").open(encoding="utf-8") as fh:
-        titles = {r["code"]: r["title"] for r in csv.DictReader(fh) if r["level"] == "subclass"}
+    titles = {e.code: e.title for e in y02_entries() if e.level == "subclass"}
     return {code: titles.get(code, code).capitalize() for code in Y02_CATEGORIES}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from patentlab.agents.backends.base import Conversation, Generation
 from patentlab.errors import PatentlabError
@@ -41,7 +42,7 @@ class LlamaCppBackend:
                 "the llama.cpp backend needs llama-cpp-python: run 'make llm' "
                 "(or pip install 'patentlab[llm]')"
             ) from None
-        from patentlab.agents.models import resolve_gguf
+        from patentlab.llm.gguf import resolve_gguf
 
         self.path = resolve_gguf(model)
         self.llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
@@ -51,16 +52,30 @@ class LlamaCppBackend:
     def generate(
         self, conversations: Sequence[Conversation], *, max_tokens: int, json_schema: dict | None = None
     ) -> list[Generation]:
-        fmt = {"type": "json_object", "schema": json_schema} if json_schema else None
+        grammar, fmt = self._json_grammar(json_schema, max_tokens)
         out = []
         for conversation in conversations:
             response = self.llm.create_chat_completion(
-                messages=conversation, max_tokens=max_tokens, temperature=0.0, response_format=fmt
-            )
+                messages=conversation, max_tokens=max_tokens, temperature=0.0, response_format=fmt,
+                grammar=grammar,
+            )  # fmt: skip
             choice = response["choices"][0]
             text = choice["message"].get("content") or ""
             out.append(self._with_label_alternatives(text, int(response["usage"]["prompt_tokens"])))
         return out
+
+    @staticmethod
+    def _json_grammar(schema: dict | None, max_tokens: int) -> tuple[Any, dict | None]:
+        """A flat schema as a GBNF grammar whose strings share ``max_tokens`` (the object always
+        closes); any other schema through llama.cpp's own JSON-schema support."""
+        if schema is None:
+            return None, None
+        from patentlab.llm.structure import json_object_gbnf, llama_grammar
+
+        gbnf = json_object_gbnf(schema, max_tokens)
+        if gbnf is None:
+            return None, {"type": "json_object", "schema": schema}
+        return llama_grammar(gbnf), None
 
     def _with_label_alternatives(self, text: str, n_prompt: int) -> Generation:
         """The reply split into tokens, with the top alternatives at the label digit's token.

@@ -1,7 +1,9 @@
 """In-process generation with transformers: the packaged SmolLM2, any hub id or local path.
 
 Conversations are generated in left-padded batches with greedy decoding; the logits of every
-step give each token's top alternatives, from which the label probability is read.
+step give each token's top alternatives, from which the label probability is read. A JSON schema
+is enforced token by token (:func:`patentlab.llm.structure.json_constraint`), as llama.cpp does
+with its grammars, so every reply parses and validates.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class TransformersBackend:
         batch_size: int = 8,
         top_logprobs: int = 10,
     ) -> None:
-        from patentlab.generate.model import load_causal_lm
+        from patentlab.llm.loading import load_causal_lm
 
         self.model_name = str(model)
         self.adapter = str(adapter) if adapter else None
@@ -54,19 +56,20 @@ class TransformersBackend:
     ) -> list[Generation]:
         """Greedy replies to ``conversations``.
 
-        ``json_schema`` is not enforced token by token here; instead the reply is started with the
-        schema's first key (``{"label": ``), which keeps small models on the JSON track. The
-        returned text includes that prefix.
+        With ``json_schema``, the reply is constrained token by token to a JSON object of that
+        schema (its strings share a token budget, so the object closes within ``max_tokens``),
+        and it is started
+        with the schema's first key (``{"label": ``), which the returned text includes.
         """
         prefix = json_prefix(json_schema)
         out: list[Generation] = []
         for start in range(0, len(conversations), self.batch_size):
             batch = conversations[start : start + self.batch_size]
-            out.extend(self._generate_batch(batch, max_tokens, prefix))
+            out.extend(self._generate_batch(batch, max_tokens, prefix, json_schema))
         return out
 
     def _generate_batch(
-        self, conversations: Sequence[Conversation], max_tokens: int, prefix: str
+        self, conversations: Sequence[Conversation], max_tokens: int, prefix: str, schema: dict | None
     ) -> list[Generation]:
         import torch
 
@@ -76,6 +79,9 @@ class TransformersBackend:
         ]
         batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         batch = {k: v.to(self.model.device) for k, v in batch.items()}
+        processors = [
+            self._json_processor(schema, prefix, len(prompts), batch["input_ids"].shape[1], max_tokens)
+        ]
         with torch.inference_mode():
             result = self.model.generate(
                 **batch,
@@ -84,6 +90,7 @@ class TransformersBackend:
                 output_logits=True,
                 return_dict_in_generate=True,
                 pad_token_id=self.tokenizer.pad_token_id,
+                logits_processor=[p for p in processors if p is not None],
             )
         new_ids = result.sequences[:, batch["input_ids"].shape[1] :]
         # (steps, batch, vocab) → per step, the top alternatives of every row.
@@ -102,6 +109,26 @@ class TransformersBackend:
             text = prefix + self.tokenizer.decode(ids[:length], skip_special_tokens=True)
             generations.append(Generation(text=text, tokens=tokens, top_logprobs=alternatives))
         return generations
+
+    def _json_processor(
+        self, schema: dict | None, prefix: str, rows: int, prompt_length: int, max_tokens: int
+    ) -> Any:
+        """One JSON grammar per row, already past ``prefix`` (which is part of the prompt)."""
+        if schema is None:
+            return None
+        from patentlab.llm.structure import GrammarLogitsProcessor, json_constraint
+
+        vocab = self.model.get_output_embeddings().weight.shape[0]
+        # The strings share the token limit, so the object closes before it.
+        constraints = [
+            json_constraint(self.tokenizer, schema, max_tokens=max_tokens, vocab_size=vocab)
+            for _ in range(rows)
+        ]
+        prefix_ids = self.tokenizer.encode(prefix, add_special_tokens=False) if prefix else []
+        for constraint in constraints:
+            if prefix_ids and constraint.matcher.try_consume_tokens(prefix_ids) != len(prefix_ids):
+                raise PatentlabError(f"the JSON prefix {prefix!r} does not fit the schema")
+        return GrammarLogitsProcessor(constraints, prompt_length, self.tokenizer.eos_token_id)
 
     def _piece(self, token_id: int) -> str:
         return self.tokenizer.decode([token_id], clean_up_tokenization_spaces=False)

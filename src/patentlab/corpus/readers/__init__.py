@@ -24,8 +24,8 @@ def detect_format(source: str, encoding: str = "utf-8") -> str:
         raise PatentlabError("is a directory; expand it with expand_sources() first", path=source)
     if path.stat().st_size == 0:
         raise PatentlabError("empty file", path=source)
-    suffixes = "".join(path.suffixes[-2:]).lower()
-    if suffixes.endswith(".xml") or suffixes.endswith(".sgml"):
+    suffixes = "".join(path.suffixes[-2:]).lower().removesuffix(".gz")
+    if suffixes.endswith((".xml", ".sgml")) and not path.name.lower().endswith(".gz"):
         return "uspto-xml"
     if suffixes.endswith((".jsonl", ".json", ".ndjson")):
         return "jsonl"
@@ -43,7 +43,7 @@ def detect_format(source: str, encoding: str = "utf-8") -> str:
 
 
 #: File name endings that a directory given as a source is searched for.
-KNOWN_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".ndjson", ".xml")
+KNOWN_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".ndjson", ".xml", ".csv.gz", ".jsonl.gz")
 
 
 def expand_sources(sources: list[str], fmt: str = "auto") -> list[str]:

@@ -1,7 +1,9 @@
 """CSV, Parquet and JSONL files already in the corpus schema, or mapped onto it with ``--map``.
 
 Columns are matched to schema fields by name, by a few common aliases (``patent_id``,
-``doc_number``, ``text`` …), or by an explicit ``column=field`` map. The JSONL full-record layout
+``doc_number``, ``text`` …), or by an explicit ``column=field`` map. A record needs an id and
+some text: claims, an abstract or a title. Gzipped files (``.csv.gz``, ``.jsonl.gz``) are read
+as they are. The JSONL full-record layout
 (``doc_number, kind, title, abstract, claims, cpc``) is read through the same aliases.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from patentlab.corpus.readers.text import decode_error
+from patentlab.corpus.readers.text import decode_error, open_binary, open_text
 from patentlab.corpus.schema import (
     FIELDS,
     PATENT_SCHEMA,
@@ -78,15 +80,19 @@ def resolve_columns(columns: list[str], column_map: Mapping[str, str], path: Pat
             if alias in columns and alias not in column_map:
                 resolved[field] = alias
                 break
-    for required in ("id", "claims"):
-        if required not in resolved:
-            hint = "text" if required == "claims" else required
-            raise PatentlabError(
-                f"missing a '{hint}' column (columns: {', '.join(columns[:10])}); "
-                f"map one with --map COLUMN={required}",
-                path=path,
-                field=hint,
-            )
+    if "id" not in resolved:
+        raise PatentlabError(
+            f"missing an 'id' column (columns: {', '.join(columns[:10])}); map one with --map COLUMN=id",
+            path=path,
+            field="id",
+        )
+    if not {"claims", "abstract", "title"} & set(resolved):
+        raise PatentlabError(
+            f"no text column: no claims, abstract or title (columns: {', '.join(columns[:10])}); "
+            "map one with --map COLUMN=claims (or =abstract)",
+            path=path,
+            field="text",
+        )
     return resolved
 
 
@@ -148,8 +154,15 @@ def row_to_record(
     if raw_id is None or not str(raw_id).strip():
         raise PatentlabError("empty id", path=path, row=row_number, field=fields["id"])
     claims = _as_list(get("claims"))
-    if not any(c.strip() for c in claims):
-        raise PatentlabError("empty text", path=path, row=row_number, field=fields["claims"])
+    # A record needs some text, not necessarily claims: PatentsView abstract tables and old
+    # bibliographic dumps carry only a title and an abstract.
+    if not any(c.strip() for c in claims) and not any(
+        isinstance(get(f), str) and get(f).strip() for f in ("abstract", "title")
+    ):
+        named = [fields[f] for f in ("claims", "abstract", "title") if f in fields]
+        raise PatentlabError(
+            "empty text: no claims, abstract or title", path=path, row=row_number, field="/".join(named)
+        )
     # An empty CPC list means "not classified in CPC" (older grants carry only IPC/USPC), so the
     # silver label is unknown rather than "not green".
     cpc = _as_list(get("cpc"), split_on=";") or None
@@ -190,7 +203,7 @@ def read_csv(
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
     def records() -> Iterator[PatentRecord]:
-        with open(path, encoding=encoding, newline="") as fh:
+        with open_text(path, encoding) as fh:
             reader = csv.DictReader(fh)
             row_number = 0
             try:
@@ -226,7 +239,7 @@ def read_jsonl(
 
     def records() -> Iterator[PatentRecord]:
         fields: dict[str, str] | None = None
-        with open(path, "rb") as fh:
+        with open_binary(path) as fh:
             for line_number, raw in enumerate(fh, start=1):
                 try:
                     line = raw.decode(encoding).strip()

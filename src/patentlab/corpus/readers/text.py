@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from pathlib import Path
+from typing import IO
 
 from patentlab.errors import PatentlabError
+
+
+def is_gzip(path: Path | str) -> bool:
+    """True for a ``.gz`` file (read through :mod:`gzip`, transparently)."""
+    return str(path).lower().endswith(".gz")
+
+
+def open_binary(path: Path | str) -> IO[bytes]:
+    """Open ``path`` for reading bytes, decompressing a ``.gz`` file on the fly."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
+def open_text(path: Path | str, encoding: str) -> IO[str]:
+    """Open a CSV for reading text (``newline=""``), decompressing a ``.gz`` file on the fly."""
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding=encoding, newline="")
+    return open(path, encoding=encoding, newline="")
 
 
 def decode_error(path: Path | str, encoding: str) -> PatentlabError:
@@ -15,7 +34,7 @@ def decode_error(path: Path | str, encoding: str) -> PatentlabError:
     Decoders fail somewhere inside a read block, so the file is re-scanned line by line (only on
     this error path) to name the exact line and byte.
     """
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         for line_number, raw in enumerate(fh, start=1):
             try:
                 raw.decode(encoding)
@@ -30,7 +49,7 @@ def decode_error(path: Path | str, encoding: str) -> PatentlabError:
 
 def read_header(path: Path | str, encoding: str = "utf-8") -> list[str]:
     """Read only the header row of a CSV file."""
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         first = fh.readline()
     try:
         line = first.decode(encoding)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
-from patentlab.search.filters import SearchFilters
-from patentlab.search.records import IndexDoc
+from patentlab.index.filters import SearchFilters
+from patentlab.index.records import IndexDoc
 
 #: Name the patent analyzer is registered under in the tantivy index.
 TOKENIZER = "patent"

@@ -43,7 +43,7 @@ def packaged_qwen_gguf() -> Path:
 def resolve_gguf(model: str) -> Path:
     """A GGUF file for ``smollm2-135m``, ``qwen2.5-1.5b``, a local ``.gguf`` or ``owner/repo:file.gguf``."""
     if model == SMOLLM2:
-        from patentlab.generate.model import packaged_gguf
+        from patentlab.llm.loading import packaged_gguf
 
         return packaged_gguf()
     if model == QWEN:

@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 
 from patentlab.errors import PatentlabError
-from patentlab.search.dense import DenseIndex, DenseParams
-from patentlab.search.filters import SearchFilters
-from patentlab.search.fusion import RRF_K, reciprocal_rank_fusion
-from patentlab.search.keyword import KeywordIndex, Snippet
-from patentlab.search.records import IndexDoc, embedding_text, read_documents
-from patentlab.search.store import DocStore
+from patentlab.index.dense import DenseIndex, DenseParams
+from patentlab.index.filters import SearchFilters
+from patentlab.index.fusion import RRF_K, reciprocal_rank_fusion
+from patentlab.index.keyword import KeywordIndex, Snippet
+from patentlab.index.records import IndexDoc, embedding_text, read_documents
+from patentlab.index.store import DocStore
 from patentlab.storage import atomic_dir, read_json, write_json
 
 FORMAT_VERSION = 2
@@ -315,7 +315,7 @@ class SearchIndex:
         """Add documents whose id is not in the index yet, and make them searchable.
 
         Args:
-            docs: documents (see :func:`~patentlab.search.records.read_documents`).
+            docs: documents (see :func:`~patentlab.index.records.read_documents`).
             vectors: precomputed embeddings, one row per document in ``docs`` (skip the encoder).
             batch_size: documents committed per SQLite transaction.
             progress: called as ``progress(phase, done, total)``; ``total`` is 0 when unknown.
@@ -552,3 +552,14 @@ def lead_snippet(doc: Mapping[str, Any], words: int = 40) -> Snippet:
     text = (doc["claims"][0] if doc["claims"] else None) or doc["abstract"] or doc["title"] or ""
     parts = text.split()
     return Snippet(" ".join(parts[:words]) + (" …" if len(parts) > words else ""))
+
+
+def is_current(path: str | Path) -> bool:
+    """True when an index on disk has this version's format (an older or damaged one is rebuilt)."""
+    from patentlab.errors import PatentlabError
+    from patentlab.storage import read_json
+
+    try:
+        return read_json(Path(path) / MANIFEST).get("format") == FORMAT_VERSION
+    except PatentlabError:
+        return False

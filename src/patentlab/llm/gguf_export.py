@@ -83,7 +83,7 @@ def export_gguf(model: Any, tokenizer: Any, out_path: str | Path, *, dtype: Gguf
     import gguf
     import numpy as np
 
-    from patentlab.generate.model import packaged_gguf
+    from patentlab.llm.loading import packaged_gguf
     from patentlab.storage import atomic_path
 
     if dtype not in GGUF_DTYPES:
@@ -165,7 +165,7 @@ def exported_gguf(name_or_path: str | Path | None, *, dtype: GgufDtype = "f16") 
     A trained run's ``model`` folder (full or LoRA) is exported once and cached under
     ``$PATENTLAB_CACHE/gguf``, keyed by its weights' SHA-256 and ``dtype``.
     """
-    from patentlab.generate.model import (
+    from patentlab.llm.loading import (
         PACKAGED_SMOLLM2,
         load_causal_lm,
         packaged_gguf,

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from patentlab.errors import PatentlabError
-from patentlab.search.filters import SearchFilters
-from patentlab.search.records import IndexDoc
+from patentlab.index.filters import SearchFilters
+from patentlab.index.records import IndexDoc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (

@@ -1,0 +1,196 @@
+"""Classify pasted claims or abstracts: ``POST /api/classify`` and the ``/classify`` page.
+
+The classifier is the model folder given to ``patentlab serve --model DIR`` (a frozen baseline
+from ``patentlab classify baseline`` or a fine-tuned model from ``patentlab classify train``),
+loaded once. Without one, the API answers 503 and the page says so. Each text gets P(green), the
+label (P(green) ≥ 0.5), the Y02 categories when the model has the multi-label Y02 head, and the
+three Y02 definitions nearest it (official CPC titles, by MiniLM similarity). Classifying writes
+nothing, so it needs no login. Pasted text is untrusted: the template autoescapes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field, model_validator
+
+from patentlab.errors import PatentlabError
+from patentlab.web.app import templates
+
+router = APIRouter()
+_load_lock = threading.Lock()
+_predict_lock = threading.Lock()  # torch modules are not shared between threads mid-forward
+
+#: P(green) at or above which the label is 1 (as in ``patentlab classify predict``).
+THRESHOLD = 0.5
+#: Texts per request and characters per text.
+MAX_TEXTS = 32
+MAX_CHARS = 20_000
+NEAREST = 3
+NO_MODEL = (
+    "no classifier is loaded: start the app with 'patentlab serve --model DIR', where DIR is a "
+    "model folder from 'patentlab classify baseline' or 'patentlab classify train'"
+)
+
+
+class ClassifyRequest(BaseModel):
+    """One text or a list of texts (claims or abstracts)."""
+
+    text: str | None = Field(None, max_length=MAX_CHARS, description="One claim or abstract.")
+    texts: list[Annotated[str, Field(max_length=MAX_CHARS)]] | None = Field(
+        None, min_length=1, max_length=MAX_TEXTS, description=f"Up to {MAX_TEXTS} claims or abstracts."
+    )
+
+    @model_validator(mode="after")
+    def one_of_text_or_texts(self) -> ClassifyRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give either 'text' or 'texts', not both and not neither")
+        for i, t in enumerate(self.all_texts()):
+            if not t.strip():
+                raise ValueError(f"text {i} is empty")
+        return self
+
+    def all_texts(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class DefinitionOut(BaseModel):
+    code: str = Field(description="Y02 entry, e.g. 'Y02E 10/50'.")
+    title: str = Field(description="Its official title, with its parents' titles.")
+    score: float = Field(description="Cosine similarity to the text (MiniLM).")
+
+
+class PredictionOut(BaseModel):
+    p_green: float = Field(description="Probability that the text is green technology (Y02).")
+    label: int = Field(description="1 when p_green ≥ 0.5, else 0.")
+    y02: dict[str, float] | None = Field(
+        description="P(category) for Y02A…Y02W when the model has the multi-label Y02 head, else null."
+    )
+    definitions: list[DefinitionOut] = Field(description="The three Y02 definitions nearest the text.")
+
+
+class ClassifyResponse(BaseModel):
+    model: str = Field(description="The model folder that classified the texts.")
+    threshold: float
+    predictions: list[PredictionOut]
+
+
+class Classifier:
+    """The loaded model and the Y02-definition scorer, with one entry point for API and page."""
+
+    def __init__(self, model: Any, name: str) -> None:
+        self.model = model
+        self.name = name
+        self._scorer = None
+
+    @classmethod
+    def load(cls, path) -> Classifier:
+        from patentlab.classify.evaluate import load_classifier
+
+        return cls(load_classifier(path), str(path))
+
+    def scorer(self):
+        if self._scorer is None:
+            from patentlab.classify.y02_scorer import Y02DefinitionScorer
+
+            self._scorer = Y02DefinitionScorer()
+        return self._scorer
+
+    def classify(self, texts: list[str]) -> list[dict]:
+        """P(green), label, Y02 categories (when the head exists) and nearest definitions per text."""
+        from patentlab.corpus.schema import Y02_CATEGORIES
+
+        with _predict_lock:
+            y02 = None
+            if getattr(self.model, "y02_head", None) is not None:
+                probs, y02 = self.model.proba_from_embeddings(self.model.embed(texts))
+            else:
+                probs = self.model.predict_proba(texts, show_progress=False)
+            nearest = self.scorer().nearest_definitions(texts, k=NEAREST)
+        out = []
+        for i, p in enumerate(probs[:, 1]):
+            categories = None
+            if y02 is not None:
+                categories = {c: round(float(v), 6) for c, v in zip(Y02_CATEGORIES, y02[i], strict=True)}
+            out.append(
+                {
+                    "p_green": round(float(p), 6),
+                    "label": int(p >= THRESHOLD),
+                    "y02": categories,
+                    "definitions": [d.to_dict() for d in nearest[i]],
+                }
+            )
+        return out
+
+
+def get_classifier(request: Request) -> Classifier:
+    """The app's classifier, loaded on first use; 503 with the reason when there is none."""
+    state = request.app.state
+    classifier = getattr(state, "classifier", None)
+    if classifier is None:
+        path = getattr(state.settings, "classifier_model", None)
+        if path is None:
+            raise HTTPException(503, NO_MODEL)
+        with _load_lock:
+            classifier = getattr(state, "classifier", None)
+            if classifier is None:
+                try:
+                    classifier = Classifier.load(path)
+                except PatentlabError as exc:
+                    raise HTTPException(503, f"the classifier could not be loaded: {exc}") from None
+                state.classifier = classifier
+    return classifier
+
+
+@router.post(
+    "/api/classify",
+    tags=["classify"],
+    summary="Classify claims or abstracts as green (Y02) or not",
+    response_model=ClassifyResponse,
+    responses={503: {"description": "No classifier loaded (start with 'patentlab serve --model DIR')."}},
+)
+def api_classify(request: Request, body: ClassifyRequest) -> dict:
+    """P(green), the label, the Y02 categories (models with the Y02 head) and the 3 nearest Y02 definitions.
+
+    Send ``{"text": "..."}`` or ``{"texts": ["...", ...]}`` (up to 32 texts of up to 20,000
+    characters). The predictions come back in the order of the texts.
+    """
+    classifier = get_classifier(request)
+    predictions = classifier.classify(body.all_texts())
+    return {"model": classifier.name, "threshold": THRESHOLD, "predictions": predictions}
+
+
+def _page(request: Request, text: str = "", result: dict | None = None, error: str | None = None, status=200):
+    classifier = getattr(request.app.state, "classifier", None)
+    path = getattr(request.app.state.settings, "classifier_model", None)
+    context = {
+        "text": text,
+        "result": result,
+        "error": error,
+        "model_name": classifier.name if classifier else (str(path) if path else None),
+        "no_model": NO_MODEL if path is None and classifier is None else None,
+        "max_chars": MAX_CHARS,
+    }
+    return templates.TemplateResponse(request, "classify/index.html", context, status_code=status)
+
+
+@router.get("/classify", response_class=HTMLResponse, include_in_schema=False)
+def classify_page(request: Request) -> HTMLResponse:
+    return _page(request)
+
+
+@router.post("/classify", response_class=HTMLResponse, include_in_schema=False)
+def classify_form(request: Request, text: Annotated[str, Form()] = "") -> HTMLResponse:
+    if not text.strip():
+        return _page(request, text, error="Paste a claim or an abstract first.", status=400)
+    if len(text) > MAX_CHARS:
+        error = f"The text is over {MAX_CHARS:,} characters."
+        return _page(request, text[:MAX_CHARS], error=error, status=400)
+    try:
+        classifier = get_classifier(request)
+    except HTTPException as exc:
+        return _page(request, text, error=str(exc.detail), status=exc.status_code)
+    return _page(request, text, result=classifier.classify([text])[0])
