@@ -160,3 +160,11 @@ def test_unreachable_hub_dataset_is_a_one_line_error(tmp_path, monkeypatch):
     assert len(lines) == 1 and "AI-Growth-Lab/patents_claims_1.5m_traim_test" in lines[0]
     assert "could not load hub dataset" in lines[0]
     assert not (tmp_path / "c").exists()
+
+
+def test_an_unknown_option_is_a_usage_error_not_a_traceback(capsys):
+    from patentlab.cli import main
+
+    # typer vendors its own click: its usage errors must still end as one message and exit 2.
+    assert main(["publish", "verify", "--no-such-option"]) == 2
+    assert "No such option: --no-such-option" in capsys.readouterr().err

@@ -90,13 +90,20 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("aborted", err=True)
         return 1
     except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, _click_exceptions()):
             exc.show()
             return exc.exit_code
         raise
     return 0
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """Click's exception base, as installed and as typer vendors it (typer >= 0.24 ships its own
+    copy of click, whose usage errors are not the installed click's)."""
+    import click
+
+    vendored = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    return (click.ClickException, vendored)
 
 
 def entrypoint() -> None:

@@ -150,7 +150,7 @@ def show_map_and_proof(published: Path, proof: dict | None) -> None:
         f"inclusion proof: leaf {proof['leaf_index']} of {proof['tree_size']}, "
         f"{len(proof['audit_path'])} hashes up to root {proof['tree_head']['root_hash'][:16]}…, "
         f"signed {proof['tree_head']['timestamp']}; check it with: patentlab publish verify {published} "
-        f"--invention {proof['id']}"
+        f"--id {proof['id']}"
     )
 
 
