@@ -19,15 +19,23 @@ from patentlab.generate.parse import parse_patent
 pytestmark = pytest.mark.heavy
 
 
-def _assert_skeleton(generations, mode):
+def _assert_skeleton(generations, mode, *, complete=True):
+    """Headers in order, claims numbered 1..n; with ``complete``, no section missing either.
+
+    llama.cpp's GBNF bounds characters, not tokens, so an untrained model writing one character
+    per token can still run out of tokens before the last section: there, the sections that
+    exist must be in order, and a text that ended by itself must be complete.
+    """
     for g in generations:
         parsed = parse_patent(g.text, finished=g.finished)
-        assert parsed.missing == [], (parsed.missing, g.text[:500])
+        if complete or g.finished:
+            assert parsed.missing == [], (parsed.missing, g.text[:500])
         assert parsed.mode == mode
         assert not [p for p in parsed.problems if "section" in p or "patent" in p], parsed.problems
         assert parsed.claim_numbers == list(range(1, len(parsed.claims) + 1)), g.text[:800]
         headers = [line for line in g.text.splitlines() if line.startswith("#")]
-        assert headers == ["# Patent", *(f"## {s}" for s in SECTION_ORDER[mode])]
+        expected = ["# Patent", *(f"## {s}" for s in SECTION_ORDER[mode])]
+        assert headers == expected if complete or g.finished else headers == expected[: len(headers)]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +66,7 @@ def test_llama_cpp_skeleton_samples_have_every_section_in_order(mode):
     from patentlab.generate.sample import load_generator
 
     generator = load_generator(None, engine="llama-cpp", threads=1)
-    _assert_skeleton(generator.sample(mode, 3, max_new_tokens=200, seed=3), mode)
+    _assert_skeleton(generator.sample(mode, 3, max_new_tokens=200, seed=3), mode, complete=False)
 
 
 def _backend(name):
