@@ -392,6 +392,8 @@ class PatentGenerator(BaseGenerator):
                         forced[row] = grammar.forced()
                         if forced[row] and _past(grammar, len(new_ids[row])):
                             grammar.wrap_after = None  # the list closed: the next section is free
+                        elif _past(grammar, len(new_ids[row])):
+                            forced[row] = self._closing(grammar)
                 keep.append(j)
             if not keep:
                 break
@@ -407,6 +409,15 @@ class PatentGenerator(BaseGenerator):
             out = self.model(input_ids=next_ids[:, None], attention_mask=mask, position_ids=positions,
                              past_key_values=cache, use_cache=True)  # fmt: skip
         return new_ids, finished
+
+    def _closing(self, grammar: GrammarConstraint) -> list[int]:
+        """Past its wrap-up point, a claim that may not end yet (claim 1 before its transition)
+        is given the transition, once, so that it can close and leave room for what follows."""
+        if grammar.closing_tried:
+            return []
+        grammar.closing_tried = True
+        ids = self.tokenizer.encode(", comprising:", add_special_tokens=False)
+        return ids if grammar.matcher.validate_tokens(ids) == len(ids) else []
 
     def _grammars(self, prompts: Sequence[str], config: SamplingConfig) -> list[GrammarConstraint | None]:
         """One skeleton grammar per prompt, or Nones when sampling is free."""

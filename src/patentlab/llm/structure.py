@@ -293,6 +293,8 @@ class GrammarConstraint:
         #: Tokens generated after which the loop should close the current section at its next
         #: line end (see :meth:`Skeleton.wrap_after`); None: never.
         self.wrap_after: int | None = None
+        #: Whether the loop has already offered a closing sequence after :attr:`wrap_after`.
+        self.closing_tried = False
         if self.matcher.is_error():
             error = _first_line(self.matcher.get_error())
             raise PatentlabError(f"the grammar does not fit the tokenizer: {error}")
