@@ -12,7 +12,7 @@ with (its prompt), the skeleton writes the grammar of the rest:
   character bounds.
 
 JSON replies use the same machinery: :func:`json_constraint` turns a JSON schema into a
-:class:`GrammarConstraint` (llama.cpp already constrains JSON itself). Why llguidance and not
+:class:`GrammarConstraint`, and :func:`json_object_gbnf` gives llama.cpp the same grammar. Why llguidance and not
 xgrammar, outlines-core or transformers-cfg: see ``docs/generate.md`` ("Structure-constrained
 decoding").
 """
@@ -40,7 +40,7 @@ _ITEM_LARK = r"/[^\s#0-9][^\n#]*/"
 _TAIL_LARK = r"/[^\n#]*/"
 _LINE_GBNF = r"[^\n\t #] [^\n#]"
 _ITEM_GBNF = r"[^\n\t #0-9] [^\n#]"
-#: Characters a token holds on average in patent English (SmolLM2's tokenizer): turns the token
+#: Characters a token holds, roughly, in patent English with SmolLM2's tokenizer: turns the token
 #: budgets into character bounds for GBNF, which cannot count tokens.
 CHARS_PER_TOKEN = 4.5
 #: A cautious figure for the same, for room that must not run out (a small model's odd output
