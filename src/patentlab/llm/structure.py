@@ -12,9 +12,9 @@ with (its prompt), the skeleton writes the grammar of the rest:
   character bounds.
 
 JSON replies use the same machinery: :func:`json_constraint` turns a JSON schema into a
-:class:`GrammarConstraint`, and :func:`json_object_gbnf` gives llama.cpp the same grammar. Why llguidance and not
-xgrammar, outlines-core or transformers-cfg: see ``docs/generate.md`` ("Structure-constrained
-decoding").
+:class:`GrammarConstraint`, and :func:`json_object_gbnf` gives llama.cpp the same grammar.
+Why llguidance and not xgrammar, outlines-core or transformers-cfg: see ``docs/generate.md``
+("Structure-constrained decoding").
 """
 
 from __future__ import annotations
