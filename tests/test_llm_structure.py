@@ -172,3 +172,11 @@ def test_a_grammar_that_does_not_parse_is_a_one_line_error(tokenizer):
         GrammarConstraint.from_lark(tokenizer, "start: undefined_rule\n")
     with pytest.raises(PatentlabError, match="not a JSON schema"):
         json_constraint(tokenizer, "{not json")  # type: ignore[arg-type]
+
+
+def test_a_copied_constraint_keeps_its_own_state(tokenizer):
+    original = skeleton_constraint(tokenizer, patent_skeleton(TOP_DOWN), prompt(TOP_DOWN))
+    twin = original.copy()
+    assert _consumes(twin, tokenizer, "Self-cleaning solar panel\n")
+    assert tokenizer.decode(twin.forced()) == "\n## Abstract\n"
+    assert original.forced() == []  # the original is still at the start of the title

@@ -6,6 +6,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from publish_data import generation_rows
 
 from patentlab.cli import main
 from patentlab.corpus.readers import read_source
@@ -47,17 +48,7 @@ def index(records):
 
 
 def _vet(tmp_path, records, index, picks, name="vetted"):
-    rows = [
-        {
-            "text": format_patent(records[i]),
-            "prompt": prompt(),
-            "new_tokens": 300,
-            "finished": True,
-            "seed": i,
-        }
-        for i in picks
-    ]
-    gens = write_generations(tmp_path / f"{name}.jsonl", rows, META)
+    gens = write_generations(tmp_path / f"{name}.jsonl", generation_rows(records, picks), META)
     # Publication is under test, not vet: skip the coherence check, which loads MiniLM per call.
     vet_generations(gens, index, tmp_path / name, show_progress=False, coherence=False)
     return tmp_path / name

@@ -78,7 +78,10 @@ class LlamaCppGenerator(BaseGenerator):
         llama.cpp's ``repeat_penalty``, which looks at the last 64 tokens only. The skeleton is a
         GBNF grammar, applied by llama.cpp's own sampler."""
         results: list[Generation] = []
+        grammars: dict[str, Any] = {}  # one per distinct prompt: n samples of one prompt share it
         for row, text in enumerate(prompts):
+            if text not in grammars:
+                grammars[text] = self._grammar(text, config)
             # A fresh context per row: reusing the previous row's cached prefix could change
             # the arithmetic, and with it the sample, depending on what ran before.
             self.llm.reset()
@@ -86,7 +89,7 @@ class LlamaCppGenerator(BaseGenerator):
                 text, max_tokens=config.max_new_tokens, temperature=0.0 if greedy else config.temperature,
                 top_p=config.top_p, top_k=config.top_k, min_p=0.0, typical_p=1.0,
                 repeat_penalty=config.repetition_penalty, seed=row_seed(config.seed, row),
-                grammar=self._grammar(text, config),
+                grammar=grammars[text],
             )  # type: ignore[assignment]  # fmt: skip
             choice = out["choices"][0]
             tokens = int(out["usage"]["completion_tokens"])

@@ -427,12 +427,15 @@ class PatentGenerator(BaseGenerator):
 
         vocab = self.model.get_output_embeddings().weight.shape[0]
         self._newlines = newline_token_ids(self.tokenizer)
+        # Rows of one prompt share its compiled grammar; each row gets its own matcher state.
+        compiled: dict[str, GrammarConstraint] = {}
         grammars = []
         for text in prompts:
-            skeleton = skeleton_for_prompt(text, config.max_new_tokens)
-            grammar = skeleton_constraint(self.tokenizer, skeleton, text, vocab_size=vocab)
-            grammar.wrap_after = skeleton.wrap_after(text, config.max_new_tokens)
-            grammars.append(grammar)
+            if text not in compiled:
+                skeleton = skeleton_for_prompt(text, config.max_new_tokens)
+                compiled[text] = skeleton_constraint(self.tokenizer, skeleton, text, vocab_size=vocab)
+                compiled[text].wrap_after = skeleton.wrap_after(text, config.max_new_tokens)
+            grammars.append(compiled[text].copy())
         return grammars
 
 

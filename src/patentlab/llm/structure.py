@@ -299,6 +299,13 @@ class GrammarConstraint:
             error = _first_line(self.matcher.get_error())
             raise PatentlabError(f"the grammar does not fit the tokenizer: {error}")
 
+    def copy(self) -> GrammarConstraint:
+        """A constraint in the same state with its own matcher: no grammar is compiled again."""
+        twin = object.__new__(GrammarConstraint)
+        twin.__dict__.update(self.__dict__)
+        twin.matcher = self.matcher.deep_copy()
+        return twin
+
     @classmethod
     def from_lark(cls, tokenizer: Any, lark: str, **kwargs: Any) -> GrammarConstraint:
         import llguidance

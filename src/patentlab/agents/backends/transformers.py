@@ -120,14 +120,12 @@ class TransformersBackend:
 
         vocab = self.model.get_output_embeddings().weight.shape[0]
         # The strings share the token limit, so the object closes before it.
-        constraints = [
-            json_constraint(self.tokenizer, schema, max_tokens=max_tokens, vocab_size=vocab)
-            for _ in range(rows)
-        ]
+        # Compiled once, past the prefix; each row gets its own copy of the matcher state.
+        constraint = json_constraint(self.tokenizer, schema, max_tokens=max_tokens, vocab_size=vocab)
         prefix_ids = self.tokenizer.encode(prefix, add_special_tokens=False) if prefix else []
-        for constraint in constraints:
-            if prefix_ids and constraint.matcher.try_consume_tokens(prefix_ids) != len(prefix_ids):
-                raise PatentlabError(f"the JSON prefix {prefix!r} does not fit the schema")
+        if prefix_ids and constraint.matcher.try_consume_tokens(prefix_ids) != len(prefix_ids):
+            raise PatentlabError(f"the JSON prefix {prefix!r} does not fit the schema")
+        constraints = [constraint.copy() for _ in range(rows)]
         return GrammarLogitsProcessor(constraints, prompt_length, self.tokenizer.eos_token_id)
 
     def _piece(self, token_id: int) -> str:
