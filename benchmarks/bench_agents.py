@@ -66,6 +66,7 @@ SETUPS = {
     "smollm2-panel": Setup("transformers", "smollm2-135m", "three-agent", 270),
     "smollm2-panel-lora": Setup("transformers", "smollm2-135m", "three-agent", 270, lora=True),
     # The same panels with the 3 Y02 definitions nearest each claim in every prompt (issue 15).
+    "qwen1.5b-single-defs3": Setup("llama-cpp", "qwen2.5-1.5b", "single", 250, definitions=3),
     "qwen1.5b-panel-defs3": Setup("llama-cpp", "qwen2.5-1.5b", "three-agent", 700, definitions=3),
     "smollm2-cpp-panel-defs3": Setup("llama-cpp", "smollm2-135m", "three-agent", 100, definitions=3),
     "smollm2-panel-defs3": Setup("transformers", "smollm2-135m", "three-agent", 270, definitions=3),

@@ -144,3 +144,24 @@ def test_cli_sample_writes_parsed_generations(tmp_path, capsys):
     assert main(["generate", "parse", str(out)]) == 0
     assert main(["generate", "sample", "--temperature", "-1", "--n", "1"]) == 2
     assert "temperature" in capsys.readouterr().err
+
+
+def test_dtype_choice_and_bad_values(capsys):
+    from pathlib import Path
+
+    import torch
+
+    from patentlab.generate.sample import load_generator
+    from patentlab.llm.loading import fast_dtype
+
+    # bfloat16 only where the CPU computes it natively; float32 elsewhere.
+    flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    native = "avx512_bf16" in flags or "amx_bf16" in flags
+    assert fast_dtype("cpu") == (torch.bfloat16 if native else torch.float32)
+    generator = load_generator(None, device="cpu", dtype="float32")
+    assert next(generator.model.parameters()).dtype == torch.float32
+    assert generator.device_name == "cpu"
+    assert main(["generate", "sample", "--dtype", "float16", "--n", "1"]) == 2
+    assert "dtype" in capsys.readouterr().err
+    assert main(["generate", "sample", "--no-repeat-ngram-size", "-1", "--n", "1"]) == 2
+    assert "no_repeat_ngram_size" in capsys.readouterr().err

@@ -84,7 +84,7 @@ def test_headers_and_claim_numbers_are_forced(tokenizer):
     constraint = skeleton_constraint(tokenizer, patent_skeleton(TOP_DOWN), prompt(TOP_DOWN))
     assert _consumes(constraint, tokenizer, "Self-cleaning solar panel\n")
     assert tokenizer.decode(constraint.forced()) == "\n## Abstract\n"
-    assert _consumes(constraint, tokenizer, "\n## Abstract\nA robot cleans a solar panel with a brush.\n")
+    assert _consumes(constraint, tokenizer, f"\n## Abstract\n{ABSTRACT}\n")
     # The space after "1." is left to the model: it belongs to the claim's first word's token.
     assert tokenizer.decode(constraint.forced()) == "\n## Claims\n1."
     assert _consumes(
@@ -93,15 +93,22 @@ def test_headers_and_claim_numbers_are_forced(tokenizer):
     assert tokenizer.decode(constraint.forced()) == "2."
 
 
+ABSTRACT = "A robot cleans a solar panel with a rotating brush driven by an electric motor."
+CLAIM1 = "A pump comprising: a housing with an inlet; and a rotor turning inside the housing."
+
+
 @pytest.mark.parametrize(
     "continuation",
     [
         "A pump\n\n## Description\nThe pump",  # an invented section
-        "A pump\n\n## Abstract\nA pump.\n\n## Claims\n1. 1. A lens",  # duplicated numbering
-        "A pump\n\n## Abstract\nA pump.\n\n## Claims\n1. A pump.\n3. The pump",  # a skipped number
+        f"A pump\n\n## Abstract\n{ABSTRACT}\n\n## Claims\n1. 1. A lens",  # duplicated numbering
+        f"A pump\n\n## Abstract\n{ABSTRACT}\n\n## Claims\n1. {CLAIM1}\n3. The pump",  # a skipped number
         "A pump\n\n## Abstract\n\n\n## Claims",  # an empty abstract
-        "A pump\n\n## Claims\n1. A pump.",  # sections out of order
-        "A pump\n\n## Abstract\nA pump.\n\n## Claims\n1. A pump is described.\n",  # no transition
+        "A pump\n\n## Abstract\nA pump is described.\n\n## Claims",  # an abstract of four words
+        f"A pump\n\n## Claims\n1. {CLAIM1}",  # sections out of order
+        f"A pump\n\n## Abstract\n{ABSTRACT}\n\n## Claims\n1. A pump is described.\n",  # no transition
+        # one element after the transition
+        f"A pump\n\n## Abstract\n{ABSTRACT}\n\n## Claims\n1. A pump, wherein the rotor is made of steel.\n",
     ],
 )
 def test_the_grammar_rejects_what_the_old_samples_did(tokenizer, continuation):

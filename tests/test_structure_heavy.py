@@ -15,6 +15,7 @@ import pytest
 from patentlab.data import sample_path
 from patentlab.generate.formats import BOTTOM_UP, SECTION_ORDER, TOP_DOWN
 from patentlab.generate.parse import parse_patent
+from patentlab.vet.text import repeated_ngram_ratio, words
 
 pytestmark = pytest.mark.heavy
 
@@ -58,6 +59,34 @@ def test_torch_skeleton_is_reproducible(torch_generator):
     first = torch_generator.sample(TOP_DOWN, 2, max_new_tokens=60, seed=5)
     again = torch_generator.sample(TOP_DOWN, 2, max_new_tokens=60, seed=5)
     assert [g.text for g in first] == [g.text for g in again]
+
+
+def _assert_no_loops(generations):
+    """No phrase of 6 words twice within a line of what was generated, and no claim twice."""
+    for g in generations:
+        for line in g.text[len(g.prompt) :].splitlines():
+            assert repeated_ngram_ratio(words(line), 6) == 0, line
+        claims = [" ".join(words(c)) for c in parse_patent(g.text, finished=g.finished).claims]
+        assert len(set(claims)) == len(claims), g.text[:800]
+
+
+def test_torch_guarded_samples_have_no_loops_and_end_by_themselves(torch_generator):
+    """The default sampling guards every line; a top-down text closes its claims before the limit."""
+    generations = torch_generator.sample(TOP_DOWN, 4, max_new_tokens=200, seed=3, batch_size=4)
+    _assert_skeleton(generations, TOP_DOWN)
+    _assert_no_loops(generations)
+    # The untrained base model can still write a claim 1 that never takes a claim's shape (a run
+    # of numbers); that one alone may reach the limit.
+    ended = [g.finished and g.new_tokens < 200 for g in generations]
+    assert sum(ended) >= 3, [g.new_tokens for g in generations]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python not installed")
+def test_llama_cpp_guarded_samples_have_no_loops():
+    from patentlab.generate.sample import load_generator
+
+    generator = load_generator(None, engine="llama-cpp", threads=1)
+    _assert_no_loops(generator.sample(BOTTOM_UP, 2, max_new_tokens=160, seed=3, structure="free"))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python not installed")

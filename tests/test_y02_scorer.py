@@ -104,6 +104,16 @@ def test_fit_calibrates_saves_and_loads(scorer, tmp_path):
     pred = loaded.predict(test)
     assert set(pred) <= {0, 1}
 
+    # Class-balanced calibration: the decision point is p_green 0.5, and it is saved with the rest.
+    balanced = Y02DefinitionScorer(class_weight="balanced").fit(texts, labels, show_progress=False)
+    assert balanced.threshold_ == 0.5
+    balanced.save_pretrained(tmp_path / "balanced")
+    again_balanced = Y02DefinitionScorer.from_pretrained(tmp_path / "balanced")
+    assert again_balanced.class_weight == "balanced"
+    assert np.allclose(again_balanced.predict_proba(test), balanced.predict_proba(test))
+    # The balanced calibration calls more of the scarce green class green than the prior-tuned one.
+    assert balanced.predict_proba(test)[:, 1].mean() > fitted.predict_proba(test)[:, 1].mean()
+
     augmented = DefinitionAugmentedClassifier().fit(texts, labels)
     augmented.save_pretrained(tmp_path / "augmented")
     again = DefinitionAugmentedClassifier.from_pretrained(tmp_path / "augmented")

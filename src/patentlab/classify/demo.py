@@ -1,4 +1,5 @@
-"""The classify stage of ``patentlab demo``: frozen MiniLM + weighted LR, then a short CPU fine-tune.
+"""The classify stage of ``patentlab demo``: frozen MiniLM + weighted LR, the Y02 definitions
+zero-shot, then a short CPU fine-tune.
 
 Both learn from every labelled record of the bundled data (claims, and abstracts where a record
 has no claims) except the 100 human gold claims of ``hitl_gold_100.csv``, which are the headline
@@ -31,10 +32,12 @@ def run(ctx: DemoContext) -> None:
     from patentlab.classify.data import capped_subset, load_gold, load_labeled, text_summary, without_texts
     from patentlab.classify.evaluate import ITERATIONS_JSON, evaluate
     from patentlab.classify.train import TrainConfig, train
+    from patentlab.classify.y02_scorer import Y02DefinitionScorer
 
     out = ctx.stage_dir("classify")
     splits = ctx.outputs.get("splits", ctx.stage_dir("splits"))
-    if ctx.done("classify", ITERATIONS_JSON, "finetuned/model/classifier_head.pt", "baseline/baseline.json"):
+    finished = ("finetuned/model/classifier_head.pt", "baseline/baseline.json", "y02_scorer/y02_scorer.json")
+    if ctx.done("classify", ITERATIONS_JSON, *finished):
         console.out.print(f"reusing {out}")
         print_iterations(out)
         ctx.outputs["classify"] = out
@@ -72,6 +75,19 @@ def run(ctx: DemoContext) -> None:
     for name, data in eval_sets.items():
         report = out / "baseline" / f"eval_{name}"
         print_metrics(evaluate(clf, data, report, name=name, run_dir=out, method=method), report)
+
+    console.out.print(
+        "[bold]Iteration 1b[/bold]: the Y02 definitions alone: a claim's cosine to its nearest "
+        "official Y02 title (zero-shot), calibrated class-balanced on the training data"
+    )
+    scorer = Y02DefinitionScorer(class_weight="balanced")
+    scorer.encoder_ = clf.load_encoder()  # the same encoder, so the same cached embeddings
+    scorer.fit(train_data.texts, train_data.labels, show_progress=False)
+    scorer.save_pretrained(out / "y02_scorer")
+    for name, data in eval_sets.items():
+        report = out / "y02_scorer" / f"eval_{name}"
+        metrics = evaluate(scorer, data, report, name=name, run_dir=out, method="Y02-definition scorer")
+        print_metrics(metrics, report)
 
     subset = capped_subset(train_data, FINETUNE_CAP)
     config = TrainConfig(base_model="minilm", **DEMO_TRAIN)

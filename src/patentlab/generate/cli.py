@@ -124,10 +124,13 @@ def sample_cmd(
     max_new_tokens: opt.MaxNewTokens = 256,
     repetition_penalty: opt.RepetitionPenalty = 1.0,
     seed: opt.Seed = 0,
-    batch_size: opt.BatchSize = 16,
+    batch_size: opt.BatchSize = 32,
     device: opt.Device = None,
+    dtype: opt.Dtype = "auto",
     threads: opt.Threads = 0,
     structure: opt.Structure = "skeleton",
+    no_repeat_ngram_size: opt.NoRepeatNgram = 4,
+    distinct_lines: opt.DistinctLines = True,
     out: Path = typer.Option(None, "--out", help="Write generations and their parses as JSONL."),
 ) -> None:
     """Sample patents (batched with a KV cache, or llama.cpp); the same seed gives the same patents."""
@@ -136,6 +139,7 @@ def sample_cmd(
     config = SamplingConfig(
         temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, structure=structure,
+        no_repeat_ngram_size=no_repeat_ngram_size, distinct_lines=distinct_lines,
     )  # fmt: skip
     titles, claims = None, None
     opt.check_topic(topic)
@@ -152,7 +156,7 @@ def sample_cmd(
         else:
             claims = [r["claims"] for r in records if r.get("claims")]
     opt.set_torch_threads(threads)
-    generator = load_generator(model, engine=engine, device=device, threads=threads or None)
+    generator = load_generator(model, engine=engine, device=device, threads=threads or None, dtype=dtype)
     generations = generator.sample(
         mode, n, titles=titles, claims=claims, topic=topic, progress=True, **config.to_dict()
     )

@@ -49,6 +49,7 @@ class LlamaCppGenerator(BaseGenerator):
         self.source = source or str(gguf_path)
         self.llm = Llama(model_path=str(self.gguf_path), n_ctx=n_ctx, n_threads=threads, verbose=False)
         self.threads = self.llm.n_threads if hasattr(self.llm, "n_threads") else threads
+        self._guard_factory: Any = None  # (settings, factory) of the last repetition guards
         # Free the model before interpreter shutdown: llama-cpp-python's own __del__ can run
         # after its C library is gone and print a traceback.
         weakref.finalize(self, self.llm.close)
@@ -76,7 +77,8 @@ class LlamaCppGenerator(BaseGenerator):
     ) -> list[Generation]:
         """One sequence at a time: ``batch_size`` does not apply. ``repetition_penalty`` maps to
         llama.cpp's ``repeat_penalty``, which looks at the last 64 tokens only. The skeleton is a
-        GBNF grammar, applied by llama.cpp's own sampler."""
+        GBNF grammar, applied by llama.cpp's own sampler; the repetition guard is a logits
+        processor that runs before it."""
         results: list[Generation] = []
         grammars: dict[str, Any] = {}  # one per distinct prompt: n samples of one prompt share it
         for row, text in enumerate(prompts):
@@ -89,7 +91,7 @@ class LlamaCppGenerator(BaseGenerator):
                 text, max_tokens=config.max_new_tokens, temperature=0.0 if greedy else config.temperature,
                 top_p=config.top_p, top_k=config.top_k, min_p=0.0, typical_p=1.0,
                 repeat_penalty=config.repetition_penalty, seed=row_seed(config.seed, row),
-                grammar=grammars[text],
+                grammar=grammars[text], logits_processor=self._guard(config),
             )  # type: ignore[assignment]  # fmt: skip
             choice = out["choices"][0]
             tokens = int(out["usage"]["completion_tokens"])
@@ -97,6 +99,35 @@ class LlamaCppGenerator(BaseGenerator):
             results.append(Generation(text, text + choice["text"], tokens, finished, config.seed))
             advance(1)
         return results
+
+    def _guard(self, config: SamplingConfig) -> Any:
+        """A fresh repetition guard as a llama.cpp logits processor, or None when none is asked."""
+        if not (config.no_repeat_ngram_size or config.distinct_lines):
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        from patentlab.llm.repetition import BAN_LOGIT, token_guard_factory
+
+        key = (config.no_repeat_ngram_size, config.distinct_lines)
+        if self._guard_factory is None or self._guard_factory[0] != key:
+            pieces = [
+                self.llm.detokenize([i]).decode("utf-8", errors="ignore") for i in range(self.llm.n_vocab())
+            ]
+            factory = token_guard_factory(
+                pieces, self.llm.token_eos(), ngram_size=key[0], distinct_lines=key[1]
+            )
+            self._guard_factory = (key, factory)
+        guard = self._guard_factory[1]()
+
+        def ban(input_ids: Any, scores: Any) -> Any:
+            # input_ids holds the prompt and every token since, so the guard only catches up.
+            guard.sync(input_ids)
+            banned = guard.banned()
+            if banned:
+                scores[banned] += BAN_LOGIT
+            return scores
+
+        return LogitsProcessorList([ban])
 
     @staticmethod
     def _grammar(prompt: str, config: SamplingConfig) -> Any:

@@ -29,6 +29,25 @@ RepetitionPenalty = Annotated[float, typer.Option(help="Penalise tokens already 
 Seed = Annotated[int, typer.Option(help="The same seed gives the same patents.")]
 BatchSize = Annotated[int, typer.Option(help="Sequences decoded together (torch engine).")]
 Device = Annotated[str | None, typer.Option(help="cpu, cuda, … (torch engine; default: GPU when seen).")]
+Dtype = Annotated[
+    str,
+    typer.Option(
+        help="Torch engine: auto (bfloat16 where the CPU or GPU computes it natively, else "
+        "float32), float32 or bfloat16."
+    ),
+]
+NoRepeatNgram = Annotated[
+    int,
+    typer.Option(
+        help="No token n-gram of this size twice within a line: the title, the abstract, a claim (0: off)."
+    ),
+]
+DistinctLines = Annotated[
+    bool,
+    typer.Option(
+        "--distinct-lines/--repeated-lines", help="Forbid a claim (any line) that copies an earlier one."
+    ),
+]
 Threads = Annotated[int, typer.Option(help="CPU threads for torch or llama.cpp (0: their default).")]
 Structure = Annotated[
     str,

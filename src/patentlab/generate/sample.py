@@ -29,6 +29,7 @@ from patentlab.generate.skeleton import check_structure, skeleton_for_prompt
 if TYPE_CHECKING:
     import torch
 
+    from patentlab.llm.repetition import RepeatGuard
     from patentlab.llm.structure import GrammarConstraint
 
 _SEED_STRIDE = 1_000_003  # keeps the per-row seeds of neighbouring request seeds apart
@@ -48,6 +49,8 @@ class SamplingConfig:
 
     ``temperature=0`` decodes greedily; ``top_k=0`` turns top-k off. ``structure="skeleton"``
     forces the patent skeleton (:mod:`patentlab.generate.skeleton`); ``"free"`` samples freely.
+    ``no_repeat_ngram_size`` and ``distinct_lines`` keep loops out of each line (the title, the
+    abstract, a claim): see :mod:`patentlab.llm.repetition`.
     """
 
     temperature: float = 0.8
@@ -56,8 +59,10 @@ class SamplingConfig:
     max_new_tokens: int = 256
     repetition_penalty: float = 1.0
     seed: int = 0
-    batch_size: int = 16
+    batch_size: int = 32
     structure: str = "skeleton"
+    no_repeat_ngram_size: int = 4
+    distinct_lines: bool = True
 
     def __post_init__(self) -> None:
         check_structure(self.structure)
@@ -71,6 +76,10 @@ class SamplingConfig:
             raise PatentlabError("max_new_tokens and batch_size must be at least 1")
         if self.repetition_penalty <= 0:
             raise PatentlabError("repetition_penalty must be > 0", field="repetition_penalty")
+        if self.no_repeat_ngram_size < 0:
+            raise PatentlabError(
+                "no_repeat_ngram_size must be >= 0 (0 turns it off)", field="no_repeat_ngram_size"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -151,8 +160,10 @@ class BaseGenerator:
         max_new_tokens: int = 256,
         repetition_penalty: float = 1.0,
         seed: int = 0,
-        batch_size: int = 16,
+        batch_size: int = 32,
         structure: str = "skeleton",
+        no_repeat_ngram_size: int = 4,
+        distinct_lines: bool = True,
         progress: bool = False,
     ) -> list[Generation]:
         """Continue each prompt; the same arguments always give the same texts.
@@ -160,13 +171,15 @@ class BaseGenerator:
         Row ``i`` samples with its own seed, :func:`row_seed` of ``(seed, i)``. ``temperature=0``
         or ``do_sample=False`` decodes greedily. ``structure="skeleton"`` keeps every text inside
         the patent skeleton its prompt starts (a prompt that breaks it is an error); ``"free"``
-        samples freely. The timing goes to :attr:`last_stats`.
+        samples freely. ``no_repeat_ngram_size`` and ``distinct_lines`` guard each line against
+        loops (:mod:`patentlab.llm.repetition`). The timing goes to :attr:`last_stats`.
         """
         from patentlab import console
 
         config = SamplingConfig(
             temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
             repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, structure=structure,
+            no_repeat_ngram_size=no_repeat_ngram_size, distinct_lines=distinct_lines,
         )  # fmt: skip
         if structure == "skeleton":  # checked before any decoding starts
             for text in prompts:
@@ -206,13 +219,15 @@ class BaseGenerator:
         batch_size: int = 16,
         structure: str = "free",
     ) -> list[dict[str, str]] | list[list[dict[str, str]]]:
-        """Pipeline-style call: ``[{"generated_text": …}]`` per input text (free text by default,
-        as in a transformers pipeline; ``structure="skeleton"`` for patent-shaped prompts)."""
+        """Pipeline-style call: ``[{"generated_text": …}]`` per input text (free text and no
+        repetition guard, as in a transformers pipeline; ``structure="skeleton"`` for
+        patent-shaped prompts)."""
         texts = [text] if isinstance(text, str) else list(text)
         prompts = [t for t in texts for _ in range(num_return_sequences)]
         generations = self.generate(
             prompts, do_sample=do_sample, temperature=temperature, top_p=top_p, top_k=top_k,
             max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, structure=structure,
+            no_repeat_ngram_size=0, distinct_lines=False,
         )  # fmt: skip
         grouped = [
             [{"generated_text": g.text} for g in generations[i : i + num_return_sequences]]
@@ -273,6 +288,8 @@ class PatentGenerator(BaseGenerator):
         self.model = model
         self.tokenizer = tokenizer
         self._newlines: Any = None  # line-break token ids, set when a skeleton is first used
+        self._closers: frozenset[int] = frozenset()  # tokens after which a list may close
+        self._guard_factory: Any = None  # (settings, factory) of the last repetition guards
 
     @classmethod
     def from_pretrained(
@@ -290,7 +307,8 @@ class PatentGenerator(BaseGenerator):
 
     @property
     def device_name(self) -> str:
-        return str(self.device)
+        dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
+        return str(self.device) if dtype == "float32" else f"{self.device} ({dtype})"
 
     @property
     def on_gpu(self) -> bool:
@@ -346,6 +364,7 @@ class PatentGenerator(BaseGenerator):
         active = list(range(n))  # request rows still decoding, in cache order
         grammars = self._grammars(prompts, config)
         forced: list[list[int]] = [g.forced() if g else [] for g in grammars]
+        guards = self._guards(input_ids, mask, config)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
                          use_cache=True, logits_to_keep=1)  # fmt: skip
@@ -358,10 +377,12 @@ class PatentGenerator(BaseGenerator):
                 logits = _penalise_repeats(logits, seen, config.repetition_penalty)
             free = [j for j, row in enumerate(active) if not forced[row]]
             if any(grammars):
-                wrapping = {j for j in free if _past(grammars[active[j]], len(new_ids[active[j]]))}
+                wrapping = {j for j in free if self._wraps(grammars[active[j]], new_ids[active[j]])}
                 logits = _mask_grammars(
                     logits, [(j, grammars[active[j]], j in wrapping) for j in free], eos, self._newlines
                 )
+            if guards:
+                logits = _ban_repeats(logits, [(j, guards[active[j]]) for j in free])
             next_ids = torch.empty(len(active), dtype=torch.long, device=device)
             if free:
                 free_index = torch.tensor(free, device=device)
@@ -379,6 +400,8 @@ class PatentGenerator(BaseGenerator):
             for j, row in enumerate(active):
                 token = forced[row].pop(0) if forced[row] else int(next_ids[j])
                 next_ids[j] = token
+                if guards:
+                    guards[row].feed((token,))
                 grammar = grammars[row]
                 if token == eos:
                     finished[row] = True
@@ -410,6 +433,16 @@ class PatentGenerator(BaseGenerator):
                              past_key_values=cache, use_cache=True)  # fmt: skip
         return new_ids, finished
 
+    def _wraps(self, grammar: GrammarConstraint | None, new_ids: list[int]) -> bool:
+        """True when a row past its wrap-up point must close its list now: its last token ended a
+        sentence or a line, or its grace for finishing the sentence is spent."""
+        if not _past(grammar, len(new_ids)):
+            return False
+        from patentlab.llm.structure import SENTENCE_GRACE
+
+        late = len(new_ids) >= grammar.wrap_after + SENTENCE_GRACE - 4  # type: ignore[union-attr, operator]
+        return late or (bool(new_ids) and new_ids[-1] in self._closers)
+
     def _closing(self, grammar: GrammarConstraint) -> list[int]:
         """Past its wrap-up point, a claim that may not end yet (claim 1 before its transition)
         is given the transition, once, so that it can close and leave room for what follows."""
@@ -419,14 +452,37 @@ class PatentGenerator(BaseGenerator):
         ids = self.tokenizer.encode(", comprising:", add_special_tokens=False)
         return ids if grammar.matcher.validate_tokens(ids) == len(ids) else []
 
+    def _guards(
+        self, input_ids: torch.Tensor, mask: torch.Tensor, config: SamplingConfig
+    ) -> list[RepeatGuard]:
+        """One repetition guard per row, fed its prompt; none when the config asks for none."""
+        if not (config.no_repeat_ngram_size or config.distinct_lines):
+            return []
+        from patentlab.llm.repetition import token_guard_factory
+
+        key = (config.no_repeat_ngram_size, config.distinct_lines)
+        if self._guard_factory is None or self._guard_factory[0] != key:
+            pieces = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
+            factory = token_guard_factory(
+                pieces, self.tokenizer.eos_token_id, ngram_size=key[0], distinct_lines=key[1]
+            )
+            self._guard_factory = (key, factory)
+        guards = []
+        for ids, keep in zip(input_ids.tolist(), mask.bool().tolist(), strict=True):
+            guard = self._guard_factory[1]()
+            guard.feed(t for t, k in zip(ids, keep, strict=True) if k)
+            guards.append(guard)
+        return guards
+
     def _grammars(self, prompts: Sequence[str], config: SamplingConfig) -> list[GrammarConstraint | None]:
         """One skeleton grammar per prompt, or Nones when sampling is free."""
         if config.structure != "skeleton":
             return [None] * len(prompts)
-        from patentlab.llm.structure import newline_token_ids, skeleton_constraint
+        from patentlab.llm.structure import newline_token_ids, sentence_end_token_ids, skeleton_constraint
 
         vocab = self.model.get_output_embeddings().weight.shape[0]
         self._newlines = newline_token_ids(self.tokenizer)
+        self._closers = sentence_end_token_ids(self.tokenizer) | set(self._newlines.tolist())
         # Rows of one prompt share its compiled grammar; each row gets its own matcher state.
         compiled: dict[str, GrammarConstraint] = {}
         grammars = []
@@ -446,12 +502,14 @@ def load_generator(
     device: str | None = None,
     threads: int | None = None,
     gguf_dtype: str = "f16",
+    dtype: str = "auto",
 ) -> BaseGenerator:
     """A generator for a model: a trained run's ``model`` dir, a hub id, or the packaged SmolLM2.
 
     ``engine="llama-cpp"`` runs the model in llama.cpp: the packaged GGUF as it ships, a
-    fine-tune exported to GGUF once (``gguf_dtype``) and cached. ``device`` is for torch,
-    ``threads`` for llama.cpp (its default when None).
+    fine-tune exported to GGUF once (``gguf_dtype``) and cached. ``device`` and ``dtype``
+    (``auto``: bfloat16 where the hardware has it, see :func:`~patentlab.llm.loading.fast_dtype`;
+    ``float32``; ``bfloat16``) are for torch, ``threads`` for llama.cpp (its default when None).
     """
     if engine not in ENGINES:
         raise PatentlabError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}", field="engine")
@@ -459,7 +517,15 @@ def load_generator(
         from patentlab.generate.llama_cpp import LlamaCppGenerator
 
         return LlamaCppGenerator.from_pretrained(name_or_path, threads=threads, gguf_dtype=gguf_dtype)
-    return PatentGenerator.from_pretrained(name_or_path, device=device)
+    import torch
+
+    from patentlab.llm.loading import default_device, fast_dtype
+
+    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+    if dtype != "auto" and dtype not in dtypes:
+        raise PatentlabError(f"unknown dtype '{dtype}'; choose auto, float32 or bfloat16", field="dtype")
+    chosen = fast_dtype(device or default_device()) if dtype == "auto" else dtypes[dtype]
+    return PatentGenerator.from_pretrained(name_or_path, device=device, dtype=chosen)
 
 
 def _filtered_probs(logits: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:
@@ -486,6 +552,17 @@ def _penalise_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) 
     scores = logits.gather(-1, seen)
     scores = torch.where(scores > 0, scores / penalty, scores * penalty)
     return logits.scatter(-1, seen, scores)
+
+
+def _ban_repeats(logits: torch.Tensor, rows: Sequence[tuple[int, RepeatGuard]]) -> torch.Tensor:
+    """Push down the logits of the tokens each row's guard bans (see :data:`BAN_LOGIT`)."""
+    from patentlab.llm.repetition import BAN_LOGIT
+
+    for j, guard in rows:
+        banned = guard.banned()
+        if banned:
+            logits[j, banned] += BAN_LOGIT
+    return logits
 
 
 def _past(grammar: GrammarConstraint | None, generated: int) -> bool:

@@ -23,12 +23,16 @@ TITLE_TOKENS = 30
 ABSTRACT_TOKENS = 200
 CLAIM_TOKENS = 200
 #: Claim 1 is shaped as a claim: a preamble naming what is claimed (no punctuation, at most
-#: about 24 tokens), a transition the model picks, then at least a few words of elements in the
-#: model's own words (a claim cannot end at its colon).
+#: about 24 tokens), a transition the model picks, then at least two elements in the model's own
+#: words: some words, a separator (";", "," or " and "), some more words. A claim can therefore
+#: not end at its colon, nor be one clause after "wherein".
 CLAIM1_FORM = (
     r"[^\n#,;:.]{2,160}(, comprising:| comprising:|, comprising| comprising|, consisting of:"
-    r"|, including:| including:|, having:|, wherein) [^\n#]{24,}"
+    r"|, including:| including:|, having:|, wherein) "
+    r"[^\n#]*[A-Za-z]+ [A-Za-z]+[^\n#]*(;|,| and )[^\n#]*[A-Za-z]+ [A-Za-z]+[^\n#]*"
 )
+#: The fewest characters of an abstract: real ones have at least ten words.
+ABSTRACT_MIN_CHARS = 60
 #: A claim's typical length in tokens, to decide how many claims fit before later sections.
 TYPICAL_CLAIM_TOKENS = 60
 MAX_CLAIMS = 20
@@ -58,13 +62,12 @@ def patent_skeleton(mode: str = TOP_DOWN, max_new_tokens: int | None = None) -> 
     if mode == BOTTOM_UP:
         room = budget - title - abstract - 16  # headers
         max_claims = max(1, min(MAX_CLAIMS, room // TYPICAL_CLAIM_TOKENS))
-    sections = tuple(
-        Section(name, "numbered", CLAIM_TOKENS, CLAIM1_FORM)
-        if name == "Claims"
-        else Section(name, "line", title if name == "Title" else abstract)
-        for name in SECTION_ORDER[mode]
-    )
-    return Skeleton(HEADER, sections, max_items=max_claims)
+    sections = {
+        "Title": Section("Title", "line", title),
+        "Abstract": Section("Abstract", "line", abstract, min_chars=ABSTRACT_MIN_CHARS),
+        "Claims": Section("Claims", "numbered", CLAIM_TOKENS, CLAIM1_FORM),
+    }
+    return Skeleton(HEADER, tuple(sections[name] for name in SECTION_ORDER[mode]), max_items=max_claims)
 
 
 def prompt_mode(prompt: str) -> Mode:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,29 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def fast_dtype(device: str | None = None) -> torch.dtype:
+    """The dtype to run a model in for inference on ``device``: bfloat16 where the hardware
+    computes it natively (a CUDA GPU that has it; a CPU with AVX512-BF16 or AMX), else float32.
+
+    On this project's 2-core Xeon (AMX) sampling SmolLM2-135M in bfloat16 runs 1.3-1.5x faster
+    than float32 (docs/generate.md, "Speed").
+    """
+    import torch
+
+    device = device or default_device()
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if _cpu_has_bf16() else torch.float32
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
 def packaged_gguf() -> Path:
@@ -113,6 +137,7 @@ def load_causal_lm(
     ``name_or_path`` is ``None``/``"smollm2-135m"`` (the packaged model), a hub id such as
     ``alea-institute/kl3m-002-170m-patent`` or ``gpt2``, a local model directory, or a directory
     holding a LoRA adapter saved by :func:`patentlab.generate.train.train` (merged on load).
+    ``dtype`` (default float32) applies after a LoRA adapter is merged, so merging stays exact.
     """
     from transformers import AutoModelForCausalLM
 
@@ -121,14 +146,16 @@ def load_causal_lm(
     tokenizer = load_tokenizer(source)
     base = _adapter_base(source)
     try:
-        model = AutoModelForCausalLM.from_pretrained(base or source, dtype=dtype or "float32")
+        model = AutoModelForCausalLM.from_pretrained(
+            base or source, dtype="float32" if base is not None else dtype or "float32"
+        )
     except (OSError, ValueError) as exc:
         raise PatentlabError(f"cannot load a causal LM: {_first_line(exc)}", path=source) from None
     if base is not None:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, source).merge_and_unload()
-    model.to(device).eval()
+    model.to(device=device, dtype=dtype).eval()
     return model, tokenizer
 
 

@@ -46,6 +46,8 @@ CHARS_PER_TOKEN = 4.5
 #: A cautious figure for the same, for room that must not run out (a small model's odd output
 #: can take a token for every two characters).
 WRAP_CHARS_PER_TOKEN = 2.5
+#: Tokens a list may run past its wrap-up point to finish the sentence it is in.
+SENTENCE_GRACE = 24
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class Section:
     """One section: its header line, whether its body is a line or a numbered list, its budget.
 
     ``max_tokens`` bounds the body (a line) or each item (a list); None leaves it free.
-    ``first_item`` shapes a list's first item (the Lark grammar only).
+    ``min_chars`` is the shortest a line's body may be. ``first_item`` shapes a list's first
+    item (the Lark grammar only).
     """
 
     name: str
@@ -63,6 +66,7 @@ class Section:
     #: its first character must match, e.g. a patent's claim 1 needing a transition; it starts
     #: with a free run such as ``[^\n#]*``. GBNF leaves the first item free.
     first_item: str | None = None
+    min_chars: int = 1
 
     @property
     def header(self) -> str:
@@ -120,18 +124,27 @@ class Skeleton:
         return index, body
 
     def wrap_after(self, prompt: str, max_new_tokens: int) -> int | None:
-        """New tokens after which a numbered section that the prompt is in must close, so that
-        the sections after it still fit in ``max_new_tokens``; None when nothing needs room.
+        """New tokens after which the numbered section being written should close; None when no
+        list lies ahead of ``prompt``.
 
-        Item budgets bound each item but not how many a model writes; a decoding loop that
-        passes this point closes the list at the next line end (:meth:`GrammarConstraint.wrap_up`).
+        A list followed by other sections must leave them room in ``max_new_tokens``; a list
+        that ends the document must end its last item before the token limit cuts it. Item
+        budgets bound each item but not how many a model writes, so a decoding loop that passes
+        this point closes the list at the next sentence end, or :data:`SENTENCE_GRACE` tokens
+        later at the latest (:meth:`GrammarConstraint.wrap_up`).
         """
-        index = max(self.position(prompt)[0], 0)
-        later = self.sections[index + 1 :]
-        if self.sections[index].kind != "numbered" or not later:
+        numbered = self._list_ahead(prompt)
+        if numbered is None:
             return None
-        room = sum((s.max_tokens or 0) + 8 for s in later)  # 8: the header and blank line
-        return max(1, max_new_tokens - room)
+        room = sum((s.max_tokens or 0) + 8 for s in self.sections[numbered + 1 :])  # 8: header, blank line
+        return max(1, max_new_tokens - room - SENTENCE_GRACE)
+
+    def _list_ahead(self, prompt: str) -> int | None:
+        """The index of the first numbered section from where ``prompt`` stops, if any."""
+        start = max(self.position(prompt)[0], 0)
+        return next(
+            (i for i in range(start, len(self.sections)) if self.sections[i].kind == "numbered"), None
+        )
 
     def _lead(self) -> str:
         return f"{self.heading}\n\n{self.sections[0].header}\n"
@@ -178,7 +191,7 @@ class Skeleton:
             section = self.sections[i]
             budget = f"[max_tokens={section.max_tokens}]" if section.max_tokens else ""
             if kind == "line":
-                rules.append(f"s{i}{budget}: {_TAIL_LARK if partial else _LINE_LARK}")
+                rules.append(f"s{i}{budget}: {_line_lark(section.min_chars, partial)}")
                 parts.append(f"s{i}")
                 continue
             opener, following = self._items(partial)
@@ -212,7 +225,9 @@ class Skeleton:
         with ``max_new_tokens`` a list that sections follow has its items shortened to share
         :meth:`wrap_after` at a cautious :data:`WRAP_CHARS_PER_TOKEN`.
         """
-        wrap = self.wrap_after(prompt, max_new_tokens) if max_new_tokens else None
+        numbered = self._list_ahead(prompt)
+        followed = numbered is not None and numbered + 1 < len(self.sections)
+        wrap = self.wrap_after(prompt, max_new_tokens) if max_new_tokens and followed else None
         rules: list[str] = []
         parts: list[str] = []
         for kind, value in self._segments(prompt):
@@ -224,7 +239,11 @@ class Skeleton:
             chars = int(section.max_tokens * CHARS_PER_TOKEN) if section.max_tokens else 4000
             tail = f"[^\\n#]{{0,{chars}}}"
             if kind == "line":
-                rules.append(f"s{i} ::= " + (tail if partial else f"{_LINE_GBNF}{{0,{chars - 1}}}"))
+                least = max(0, section.min_chars - len(partial))
+                if partial:
+                    rules.append(f"s{i} ::= [^\\n#]{{{least},{chars}}}")
+                else:
+                    rules.append(f"s{i} ::= {_LINE_GBNF}{{{max(0, least - 1)},{chars - 1}}}")
                 parts.append(f"s{i}")
                 continue
             opener, following = self._items(partial)
@@ -236,6 +255,14 @@ class Skeleton:
             first = f"s{i}-tail" if opener is None else f"{_quote(opener)} s{i}"
             parts.append(_unrolled(first, following, f"s{i}"))
         return "\n".join([f"root ::= {' '.join(parts)}", *rules]) + "\n"
+
+
+def _line_lark(min_chars: int, partial: str) -> str:
+    """The Lark regex of a line's body of at least ``min_chars``, after ``partial`` of it."""
+    least = max(0, min_chars - len(partial))
+    if partial:
+        return f"/[^\\n#]{{{least},}}/" if least else _TAIL_LARK
+    return f"/[^\\s#][^\\n#]{{{least - 1},}}/" if least > 1 else _LINE_LARK
 
 
 def _unrolled(first: str, numbers: list[int], rule: str) -> str:
@@ -336,11 +363,18 @@ class GrammarConstraint:
         return self.matcher.consume_token(int(token))
 
     def wrap_up(self, allowed: np.ndarray, newline_ids: np.ndarray) -> np.ndarray:
-        """``allowed`` narrowed to line ends, so the section closes at the next chance; unchanged
-        where the grammar allows no line end yet."""
-        narrowed = allowed.copy()
+        """``allowed`` narrowed so the current list closes now: to the end of text where the
+        grammar may end here (the list ends the document), else to line ends; unchanged where
+        the grammar allows neither yet."""
+        import numpy as np
+
+        eos = self.eos_token_id
+        if eos is not None and eos < allowed.size and allowed[eos]:
+            narrowed = np.zeros_like(allowed)
+            narrowed[eos] = True
+            return narrowed
+        narrowed = np.zeros_like(allowed)
         keep = newline_ids[newline_ids < narrowed.size]
-        narrowed[:] = False
         narrowed[keep] = allowed[keep]
         return narrowed if narrowed.any() else allowed
 
@@ -364,6 +398,20 @@ def newline_token_ids(tokenizer: Any) -> np.ndarray:
     ids = np.array([i for i in candidates if set(tokenizer.decode([i])) == {"\n"}], dtype=np.int64)
     with contextlib.suppress(TypeError):
         _NEWLINES[tokenizer] = ids
+    return ids
+
+
+_SENTENCE_ENDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def sentence_end_token_ids(tokenizer: Any) -> frozenset[int]:
+    """The ids of the tokens that end a sentence (their text ends with ``"."``)."""
+    with contextlib.suppress(KeyError, TypeError):
+        return _SENTENCE_ENDS[tokenizer]
+    pieces = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    ids = frozenset(i for i, piece in enumerate(pieces) if piece.rstrip(" ").endswith("."))
+    with contextlib.suppress(TypeError):
+        _SENTENCE_ENDS[tokenizer] = ids
     return ids
 
 

@@ -72,20 +72,23 @@ def sample_cmd(
     max_new_tokens: opt.MaxNewTokens = 384,
     repetition_penalty: opt.RepetitionPenalty = 1.0,
     seed: opt.Seed = 0,
-    batch_size: opt.BatchSize = 8,
+    batch_size: opt.BatchSize = 32,
     device: opt.Device = None,
+    dtype: opt.Dtype = "auto",
     threads: opt.Threads = 0,
     structure: opt.Structure = "skeleton",
+    no_repeat_ngram_size: opt.NoRepeatNgram = 4,
+    distinct_lines: opt.DistinctLines = True,
 ) -> None:
     """Sample a batch, metering its wall/CPU seconds and tokens, with provenance for publication."""
     from patentlab.vet.sampling import sample_generations
 
     opt.set_torch_threads(threads)
     path = sample_generations(
-        model, out, n=n, mode=mode, engine=engine, device=device, threads=threads or None,
+        model, out, n=n, mode=mode, engine=engine, device=device, threads=threads or None, dtype=dtype,
         temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, topic=topic,
-        structure=structure,
+        structure=structure, no_repeat_ngram_size=no_repeat_ngram_size, distinct_lines=distinct_lines,
     )  # fmt: skip
     console.out.print(f"wrote {n} generations to {path}")
 

@@ -25,7 +25,7 @@ DEMO_BATCHES: tuple[dict, ...] = (
     {"name": "y02e-10-50", "mode": "top-down", "n": 6, "topic": "Y02E 10/50"},
 )
 GENERATIONS = "generations.jsonl"
-DEMO_SAMPLING = {"max_new_tokens": 256, "batch_size": 8, "temperature": 0.8, "top_p": 0.95, "seed": 0}
+DEMO_SAMPLING = {"max_new_tokens": 320, "batch_size": 32, "temperature": 0.8, "top_p": 0.95, "seed": 0}
 VETTED = "vetted"
 
 
@@ -90,7 +90,8 @@ def run(ctx: DemoContext) -> None:
         topic = f", topic {batch['topic']}" if batch["topic"] else ""
         console.out.print(
             f"[bold]{batch['name']}[/bold]: sampling {batch['n']} {batch['mode']} patents{topic} from "
-            f"{model or 'smollm2-135m'} ({DEMO_SAMPLING['max_new_tokens']} new tokens each, skeleton)"
+            f"{model or 'smollm2-135m'} ({DEMO_SAMPLING['max_new_tokens']} new tokens each, skeleton "
+            "and repetition guard)"
         )
         gens = folder / GENERATIONS
         sample_generations(

@@ -27,6 +27,7 @@ def sample_generations(
     engine: str = "torch",
     device: str | None = None,
     threads: int | None = None,
+    dtype: str = "auto",
     progress: bool = True,
     topic: str | None = None,
     **sampling: Any,
@@ -36,7 +37,8 @@ def sample_generations(
     ``model`` is a trained generator run (its ``model`` folder or a LoRA adapter), a hub id such
     as ``alea-institute/kl3m-002-170m-patent``, or None for the packaged SmolLM2. ``sampling``
     holds the fields of :class:`~patentlab.generate.sample.SamplingConfig` (``temperature``,
-    ``top_p``, ``top_k``, ``max_new_tokens``, ``repetition_penalty``, ``seed``, ``batch_size``).
+    ``top_p``, ``top_k``, ``max_new_tokens``, ``repetition_penalty``, ``seed``, ``batch_size``,
+    ``structure``, ``no_repeat_ngram_size``, ``distinct_lines``). ``dtype`` is the torch engine's.
     ``topic`` (free text or a CPC code) seeds every prompt and goes into the provenance.
     """
     from patentlab.generate.formats import check_mode
@@ -56,7 +58,7 @@ def sample_generations(
         raise PatentlabError(f"unknown sampling setting ({exc})") from None
     load_time, sample_time = Stopwatch(), Stopwatch()
     with load_time:
-        generator = load_generator(model, engine=engine, device=device, threads=threads)
+        generator = load_generator(model, engine=engine, device=device, threads=threads, dtype=dtype)
     with sample_time:
         generations = generator.sample(mode, n, topic=topic, progress=progress, **config.to_dict())
     source = getattr(generator, "source", None) or resolve_model(model)
