@@ -19,16 +19,16 @@ import time
 
 import numpy as np
 import pandas as pd
-from _report import machine, update_section
+from _report import machine, now, update_section
 from sklearn.metrics import cohen_kappa_score, f1_score, matthews_corrcoef, roc_auc_score
 
 from patentlab.classify.y02_scorer import (
     DefinitionAugmentedClassifier,
     Y02DefinitionScorer,
-    _unit,
     best_kappa_threshold,
 )
 from patentlab.data import sample_path
+from patentlab.embed.encoder import unit_rows
 
 VARIANTS = [("none", 1), ("none", 3), ("none", 5), ("subclasses", 1), ("subclasses", 3), ("subclasses", 5)]
 
@@ -86,15 +86,15 @@ def main() -> None:
         scorer = Y02DefinitionScorer(background=background, top_k=k)
         scorer.encoder_ = encoder  # one encoder, one cache
         scorers[background, k] = scorer
-        f_tr = scorer.features_from_embeddings(_unit(raw_tr))
-        f_te = scorer.features_from_embeddings(_unit(raw_te))
+        f_tr = scorer.features_from_embeddings(unit_rows(raw_tr))
+        f_te = scorer.features_from_embeddings(unit_rows(raw_te))
         auc_tr, auc_te = roc_auc_score(y_tr, f_tr[:, 0]), roc_auc_score(y_te, f_te[:, 0])
         variant_rows.append((background, k, auc_tr, auc_te))
         if auc_tr > best_auc:
             chosen, best_auc = (background, k), auc_tr
     scorer = scorers[chosen]
-    f_tr = scorer.features_from_embeddings(_unit(raw_tr))
-    f_te = scorer.features_from_embeddings(_unit(raw_te))
+    f_tr = scorer.features_from_embeddings(unit_rows(raw_tr))
+    f_te = scorer.features_from_embeddings(unit_rows(raw_te))
     scorer.fit_margin(f_tr[:, 0], y_tr)
     p_te = scorer._proba_from_margin(f_te[:, 0])[:, 1]
 
@@ -103,8 +103,8 @@ def main() -> None:
     rows[name] = scores(y_te, p_te, scorer.threshold_)
     # The margin against the subclass titles (the issue's first design), for comparison.
     contrast = scorers["subclasses", 3]
-    c_tr = contrast.features_from_embeddings(_unit(raw_tr))
-    c_te = contrast.features_from_embeddings(_unit(raw_te))
+    c_tr = contrast.features_from_embeddings(unit_rows(raw_tr))
+    c_te = contrast.features_from_embeddings(unit_rows(raw_te))
     rows["Y02 similarity minus subclass-title similarity (top-3)"] = scores(
         y_te, c_te[:, 0], best_kappa_threshold(y_tr, c_tr[:, 0])
     )
@@ -136,14 +136,29 @@ def main() -> None:
     rows["frozen MiniLM + LR, Y02 score as a prior (stacked)"] = scores(
         y_te, ps_te, best_kappa_threshold(y_tr, ps_tr)
     )
+    # 4. The scorer as a prior with nothing fitted on top (classify/prior.py, the demo's final
+    # model): both calibrated class-balanced, log-odds added, p_green 0.5 the decision point.
+    from patentlab.classify.baseline import FrozenEncoderClassifier
+    from patentlab.classify.prior import DefinitionPriorClassifier
+
+    balanced = Y02DefinitionScorer(background=chosen[0], top_k=chosen[1], class_weight="balanced")
+    balanced.encoder_ = encoder
+    balanced.fit_margin(f_tr[:, 0], y_tr)
+    for C in (0.01, 0.1, 1.0):
+        base = FrozenEncoderClassifier(class_weight="balanced", C=C).fit_embeddings(raw_tr, y_tr)
+        prior = DefinitionPriorClassifier(base, balanced)
+        rows[f"frozen MiniLM + LR (C={C:g}) + Y02 prior, log-odds added (prior.py)"] = scores(
+            y_te, prior.predict_proba(gold["text"].tolist())[:, 1], 0.5
+        )
     seconds = time.perf_counter() - t0
 
     flag = " --groups" if args.groups else ""
     lines = [
         "## Y02-definition scorer vs human gold labels (issue 15, part 4)",
         "",
-        f"`.venv/bin/python benchmarks/bench_y02_scorer.py{flag}` on {machine()}, shared with other agents"
-        f" (load average {os.getloadavg()[0]:.1f} at the end; {seconds:.0f} s, embeddings partly cached).",
+        f"`.venv/bin/python benchmarks/bench_y02_scorer.py{flag}` on {machine()}, {now()}"
+        f" (1-minute load average {os.getloadavg()[0]:.1f} at the end; {seconds:.0f} s, embeddings from the"
+        " on-disk cache where an earlier run left them).",
         "",
         f"Train: {len(train):,} CPC-labelled claims ({int(y_tr.sum())} green) from `y02_claims_1100.csv` and"
         " `cpc_group_claims_1411.csv`, gold claims removed. Test: the 100 claims of `hitl_gold_100.csv`"

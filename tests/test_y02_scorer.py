@@ -118,3 +118,27 @@ def test_fit_calibrates_saves_and_loads(scorer, tmp_path):
     augmented.save_pretrained(tmp_path / "augmented")
     again = DefinitionAugmentedClassifier.from_pretrained(tmp_path / "augmented")
     assert np.allclose(again.predict_proba(test), augmented.predict_proba(test))
+
+
+def test_definition_prior_adds_the_two_experts_log_odds(gold, tmp_path):
+    """Baseline and scorer, each calibrated class-balanced, summed in log-odds; saved and loaded."""
+    from patentlab.classify.baseline import FrozenEncoderClassifier
+    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.prior import DefinitionPriorClassifier
+
+    frame = pd.read_csv(sample_path("y02_claims_1100.csv"))
+    train = frame[frame["split"] == "train"]
+    prior = DefinitionPriorClassifier(
+        FrozenEncoderClassifier("minilm", class_weight="balanced", C=0.1)
+    ).fit(train["text"].tolist(), train["is_green"].tolist(), show_progress=False)
+    texts = gold["text"].tolist()
+    p = prior.predict_proba(texts)[:, 1]
+    p_base = prior.baseline_.predict_proba(texts, show_progress=False)[:, 1]
+    p_defs = prior.scorer_.predict_proba(texts)[:, 1]
+    odds = p_base / (1 - p_base) * p_defs / (1 - p_defs)
+    assert np.allclose(p, odds / (1 + odds), atol=1e-5)
+    assert roc_auc_score(gold["is_green_human"], p) > 0.5  # better than chance on human labels
+    prior.save_pretrained(tmp_path / "prior")
+    loaded = load_classifier(tmp_path / "prior")
+    assert isinstance(loaded, DefinitionPriorClassifier)
+    assert np.allclose(loaded.predict_proba(texts[:10]), prior.predict_proba(texts[:10]))

@@ -1,5 +1,5 @@
 """The classify stage of ``patentlab demo``: frozen MiniLM + weighted LR, the Y02 definitions
-zero-shot, then a short CPU fine-tune.
+zero-shot, the two together (the demo's final model), then a short CPU fine-tune.
 
 Both learn from every labelled record of the bundled data (claims, and abstracts where a record
 has no claims) except the 100 human gold claims of ``hitl_gold_100.csv``, which are the headline
@@ -31,12 +31,13 @@ def run(ctx: DemoContext) -> None:
     from patentlab.classify.baseline import FrozenEncoderClassifier, choose_c
     from patentlab.classify.data import capped_subset, load_gold, load_labeled, text_summary, without_texts
     from patentlab.classify.evaluate import ITERATIONS_JSON, evaluate
+    from patentlab.classify.prior import DefinitionPriorClassifier
     from patentlab.classify.train import TrainConfig, train
     from patentlab.classify.y02_scorer import Y02DefinitionScorer
 
     out = ctx.stage_dir("classify")
     splits = ctx.outputs.get("splits", ctx.stage_dir("splits"))
-    finished = ("finetuned/model/classifier_head.pt", "baseline/baseline.json", "y02_scorer/y02_scorer.json")
+    finished = ("finetuned/model/classifier_head.pt", "baseline/baseline.json", "prior/prior.json")
     if ctx.done("classify", ITERATIONS_JSON, *finished):
         console.out.print(f"reusing {out}")
         print_iterations(out)
@@ -87,6 +88,19 @@ def run(ctx: DemoContext) -> None:
     for name, data in eval_sets.items():
         report = out / "y02_scorer" / f"eval_{name}"
         metrics = evaluate(scorer, data, report, name=name, run_dir=out, method="Y02-definition scorer")
+        print_metrics(metrics, report)
+
+    console.out.print(
+        "[bold]Iteration 1c[/bold]: the two together, the definitions as a prior: logit p_green = "
+        "logit p_LR + logit p_definitions (both calibrated class-balanced; nothing fitted on top)"
+    )
+    prior = DefinitionPriorClassifier(clf, scorer)
+    prior.save_pretrained(out / "prior")
+    for name, data in eval_sets.items():
+        report = out / "prior" / f"eval_{name}"
+        metrics = evaluate(
+            prior, data, report, name=name, run_dir=out, method="Frozen MiniLM + LR + Y02 prior"
+        )
         print_metrics(metrics, report)
 
     subset = capped_subset(train_data, FINETUNE_CAP)

@@ -17,9 +17,11 @@ ITERATIONS_MD = "iterations.md"
 
 
 def load_classifier(path: str | Path) -> Any:
-    """A fine-tuned model (``classifier_head.pt``) or a frozen baseline (``baseline.json``)."""
+    """A fine-tuned model (``classifier_head.pt``), a frozen baseline (``baseline.json``) or the
+    baseline with the Y02-definition prior (``prior.json``)."""
     from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
     from patentlab.classify.model import HEAD_FILE, GreenClassifier
+    from patentlab.classify.prior import PRIOR_FILE, DefinitionPriorClassifier
 
     path = Path(path)
     if (path / "model" / HEAD_FILE).exists():  # a training run's folder
@@ -28,7 +30,11 @@ def load_classifier(path: str | Path) -> Any:
         return GreenClassifier.from_pretrained(path)
     if (path / BASELINE_FILE).exists():
         return FrozenEncoderClassifier.from_pretrained(path)
-    raise PatentlabError(f"not a classifier folder (no {HEAD_FILE} or {BASELINE_FILE})", path=path)
+    if (path / PRIOR_FILE).exists():
+        return DefinitionPriorClassifier.from_pretrained(path)
+    raise PatentlabError(
+        f"not a classifier folder (no {HEAD_FILE}, {BASELINE_FILE} or {PRIOR_FILE})", path=path
+    )
 
 
 def describe(model: Any) -> str:

@@ -37,6 +37,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from patentlab.corpus.schema import Y02_CATEGORIES
+from patentlab.embed.encoder import unit_rows
 from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_dir, write_json
 
@@ -70,11 +71,6 @@ class Definition:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.clip(norms, 1e-12, None)
 
 
 def _spaced(code: str) -> str:
@@ -145,7 +141,7 @@ class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
         return self.encoder_
 
     def _embed(self, texts: Sequence[str], description: str, show_progress: bool = False) -> np.ndarray:
-        return _unit(
+        return unit_rows(
             self.load_encoder().encode(list(texts), show_progress=show_progress, description=description)
         )
 
@@ -340,7 +336,7 @@ class DefinitionAugmentedClassifier(ClassifierMixin, BaseEstimator):
         """Raw embeddings and definition features, side by side (before standardising)."""
         encoder = self.scorer().load_encoder()
         raw = encoder.encode(list(texts), show_progress=show_progress, description="classify")
-        return np.hstack([raw, self.scorer().features_from_embeddings(_unit(raw))])
+        return np.hstack([raw, self.scorer().features_from_embeddings(unit_rows(raw))])
 
     def _scaled(self, design: np.ndarray) -> np.ndarray:
         n = design.shape[1] - len(FEATURE_NAMES)

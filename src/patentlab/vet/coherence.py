@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from patentlab.embed.encoder import unit_rows
 from patentlab.generate.parse import ParsedPatent
 
 #: The section pairs compared, as ``(name, first section, second section)``.
@@ -60,12 +61,6 @@ def _sections(patent: ParsedPatent) -> dict[str, str] | None:
     return {"title": patent.title, "abstract": patent.abstract, "claim1": patent.claims[0]}
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1.0, norms)
-
-
 class SectionCoherence:
     """Cosines between the sections of each patent, and the check on them.
 
@@ -88,12 +83,12 @@ class SectionCoherence:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length vectors of ``texts`` (through the embed step's on-disk cache)."""
         if self._embed is not None:
-            return _unit(self._embed(list(texts)))
+            return unit_rows(self._embed(list(texts)))
         if self._encoder is None:
             from patentlab.embed.encoder import Encoder
 
             self._encoder = Encoder(self.config.encoder, max_length=self.config.max_length)
-        return _unit(self._encoder.encode(list(texts), show_progress=False))
+        return unit_rows(self._encoder.encode(list(texts), show_progress=False))
 
     def cosines(self, patents: Sequence[ParsedPatent]) -> list[dict[str, float] | None]:
         """Each patent's pair cosines (None for a patent without all three sections), in one batch."""

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from patentlab import console
+from patentlab.embed.encoder import unit_rows
 from patentlab.errors import PatentlabError
 
 if TYPE_CHECKING:
@@ -289,11 +290,6 @@ def predict_cpc(
 # -- the mapper -----------------------------------------------------------------------------------
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
-
-
 class ObviousnessMapper:
     """Map claims against a :class:`~patentlab.index.hybrid.SearchIndex` (real documents only).
 
@@ -323,7 +319,7 @@ class ObviousnessMapper:
         split = [split_elements(c, min_words=cfg.min_element_words) for c in claims]
         queries = [e for elements in split for e in elements] + [" ".join(c.split()) for c in claims]
         vectors = (
-            _unit(self.index.encode_queries(queries, batch_size=32))
+            unit_rows(self.index.encode_queries(queries, batch_size=32))
             if queries
             else np.zeros((0, self.index.dense.dim), np.float32)
         )
@@ -383,7 +379,9 @@ class ObviousnessMapper:
             spans.append((doc_id, passages, len(texts)))
             texts.extend(passages)
         vectors = (
-            _unit(self.index.encoder.encode(texts, show_progress=len(texts) > 2000, description="passages"))
+            unit_rows(
+                self.index.encoder.encode(texts, show_progress=len(texts) > 2000, description="passages")
+            )
             if texts
             else np.zeros((0, self.index.dense.dim), np.float32)
         )

@@ -1,0 +1,118 @@
+"""The frozen baseline with the Y02 definitions as a prior: two experts, one probability.
+
+The frozen-encoder logistic regression learns what the labelled claims say; the zero-shot
+:class:`~patentlab.classify.y02_scorer.Y02DefinitionScorer` knows what the official Y02 titles
+say. Both are calibrated class-balanced on the same training data, so each one's log-odds
+is evidence on a 50/50 footing, and the combination adds them (a product of experts)::
+
+    logit p_green = logit p_baseline + logit p_definitions
+
+Nothing is fitted on top: a learned stacking weight, fitted where the labelled claims are,
+trusts the definitions about 8 times more than the claims (what separates ordinary claims), and
+that did worse on the hard human-labelled claims than the plain sum (docs/classify.md).
+
+Example:
+    >>> clf = DefinitionPriorClassifier().fit(texts, labels)
+    >>> clf.predict_proba(["1. A photovoltaic module comprising …"])[:, 1]
+    >>> clf.save_pretrained("runs/clf/prior")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from patentlab.classify.baseline import FrozenEncoderClassifier
+from patentlab.classify.y02_scorer import Y02DefinitionScorer
+from patentlab.embed.encoder import unit_rows
+from patentlab.errors import PatentlabError
+from patentlab.storage import atomic_dir, write_json
+
+PRIOR_FILE = "prior.json"
+_EPS = 1e-7
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
+    """Frozen encoder + class-weighted LR, with the Y02-definition scorer's log-odds added.
+
+    Args:
+        baseline: a :class:`FrozenEncoderClassifier` (``class_weight="balanced"``), fitted or
+            not; default: MiniLM, C=1.
+        scorer: a :class:`Y02DefinitionScorer` (``class_weight="balanced"``), fitted or not;
+            default: the zero-shot scorer on the baseline's encoder.
+    """
+
+    def __init__(
+        self,
+        baseline: FrozenEncoderClassifier | None = None,
+        scorer: Y02DefinitionScorer | None = None,
+    ) -> None:
+        self.baseline = baseline
+        self.scorer = scorer
+
+    def _parts(self) -> tuple[FrozenEncoderClassifier, Y02DefinitionScorer]:
+        if getattr(self, "baseline_", None) is None:
+            self.baseline_ = self.baseline or FrozenEncoderClassifier("minilm", class_weight="balanced")
+            self.scorer_ = self.scorer or Y02DefinitionScorer(self.baseline_.model, class_weight="balanced")
+            # One encoder for both, so a text is embedded (or read from the cache) once.
+            self.scorer_.encoder_ = self.baseline_.load_encoder()
+        return self.baseline_, self.scorer_
+
+    @property
+    def text_(self) -> dict | None:
+        """The text the baseline was trained on (:func:`patentlab.classify.data.text_summary`)."""
+        return getattr(self._parts()[0], "text_", None)
+
+    def fit(self, X: Sequence[str], y: Sequence[int], show_progress: bool = True):
+        """Fit the baseline and calibrate the scorer on the same labelled texts."""
+        baseline, scorer = self._parts()
+        embeddings = baseline.embed(X, show_progress=show_progress)
+        baseline.fit_embeddings(embeddings, y)
+        scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], y)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """``(n, 2)`` probabilities of Non-Green and Green."""
+        baseline, scorer = self._parts()
+        embeddings = baseline.embed(X, show_progress=show_progress)
+        p_base = baseline.lr_.predict_proba(embeddings)[:, 1]
+        margin = scorer.features_from_embeddings(unit_rows(embeddings))[:, 0]
+        p_defs = scorer._proba_from_margin(margin)[:, 1]
+        p = 1.0 / (1.0 + np.exp(-(_logit(p_base) + _logit(p_defs))))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write ``prior.json`` and the two parts in ``baseline/`` and ``y02_scorer/``."""
+        baseline, scorer = self._parts()
+        with atomic_dir(path) as staging:
+            write_json(staging / PRIOR_FILE, {"format": "patentlab-definition-prior/1"})
+            baseline.save_pretrained(staging / "baseline")
+            scorer.save_pretrained(staging / "y02_scorer")
+        return Path(path)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> DefinitionPriorClassifier:
+        path = Path(path)
+        if not (path / PRIOR_FILE).exists():
+            raise PatentlabError(f"not a definition-prior classifier folder (no {PRIOR_FILE})", path=path)
+        json.loads((path / PRIOR_FILE).read_text(encoding="utf-8"))  # a corrupt file fails here
+        clf = cls(
+            FrozenEncoderClassifier.from_pretrained(path / "baseline"),
+            Y02DefinitionScorer.from_pretrained(path / "y02_scorer"),
+        )
+        clf._parts()
+        clf.classes_ = np.array([0, 1])
+        return clf
