@@ -128,9 +128,9 @@ def test_definition_prior_adds_the_two_experts_log_odds(gold, tmp_path):
 
     frame = pd.read_csv(sample_path("y02_claims_1100.csv"))
     train = frame[frame["split"] == "train"]
-    prior = DefinitionPriorClassifier(
-        FrozenEncoderClassifier("minilm", class_weight="balanced", C=0.1)
-    ).fit(train["text"].tolist(), train["is_green"].tolist(), show_progress=False)
+    prior = DefinitionPriorClassifier(FrozenEncoderClassifier("minilm", class_weight="balanced", C=0.1)).fit(
+        train["text"].tolist(), train["is_green"].tolist(), show_progress=False
+    )
     texts = gold["text"].tolist()
     p = prior.predict_proba(texts)[:, 1]
     p_base = prior.baseline_.predict_proba(texts, show_progress=False)[:, 1]
