@@ -21,6 +21,7 @@ from patentlab.generate.skeleton import (
     skeleton_for_prompt,
 )
 from patentlab.llm.structure import (
+    SENTENCE_GRACE,
     GrammarConstraint,
     decoding_schema,
     json_constraint,
@@ -147,6 +148,17 @@ def test_bottom_up_budget_leaves_room_for_abstract_and_title():
     assert skeleton.max_items * 60 + title + abstract <= 256
     assert patent_skeleton(TOP_DOWN, 1024).sections[0].max_tokens == 30
     assert patent_skeleton(TOP_DOWN, 1024).sections[1].max_tokens == 200
+
+
+def test_every_list_has_a_wrap_up_point_and_only_a_followed_list_shrinks_in_gbnf():
+    """Bottom-up claims close in time for the abstract and title; top-down claims, which end the
+    document, close before the token limit cuts the last one. GBNF shortens only the former."""
+    top, bottom = patent_skeleton(TOP_DOWN, 320), patent_skeleton(BOTTOM_UP, 320)
+    assert top.wrap_after(prompt(TOP_DOWN), 320) == 320 - SENTENCE_GRACE
+    later = sum(s.max_tokens + 8 for s in bottom.sections[1:])
+    assert bottom.wrap_after(prompt(BOTTOM_UP), 320) == 320 - later - SENTENCE_GRACE
+    assert top.gbnf(prompt(TOP_DOWN), 320) == top.gbnf(prompt(TOP_DOWN))  # claims keep their length
+    assert bottom.gbnf(prompt(BOTTOM_UP), 320) != bottom.gbnf(prompt(BOTTOM_UP))
 
 
 @pytest.mark.parametrize("schema", [ARGUMENT_SCHEMA, VERDICT_SCHEMA])
