@@ -3,9 +3,6 @@ headless Chromium, an invention page with its Highwire meta tags and its linked 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -84,11 +81,9 @@ def test_published_pages_and_api(published):
 
 
 @pytest.fixture(scope="module")
-def served_map(tmp_path_factory):
+def served_map(tmp_path_factory, live_server):
     """A claim built from clauses of three real patents, vetted in full against a real index
     (obvious combination), published, and served with that index so the cited links resolve."""
-    import uvicorn
-
     from patentlab.data import sample_path
     from patentlab.generate.data import iter_full_records
     from patentlab.index import SearchIndex, read_documents
@@ -126,19 +121,9 @@ def served_map(tmp_path_factory):
     assert report.new == 1, "the three-patent claim was not accepted"
     index.close()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = create_app(WebSettings(published=out, search_index=tmp / "index"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", out, report.new_ids[0], sources
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(app) as url:
+        yield url, out, report.new_ids[0], sources
 
 
 @pytest.mark.heavy  # builds a real hybrid index (MiniLM) and runs the full vet with the map

@@ -3,9 +3,6 @@ undo, admin export, and a claim full of script that must stay inert text."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -37,10 +34,8 @@ XSS_TEXT = (
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, live_server):
     """A real uvicorn server on a free 127.0.0.1 port, in a thread, stopped after the module."""
-    import uvicorn
-
     import patentlab.review.passwords as passwords
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'review.db'}"
@@ -62,20 +57,10 @@ def server(tmp_path_factory):
         store.add_reviewer("alice", password="alice-password")
         store.add_reviewer("root", role="admin", password="root-password")
     passwords.SCRYPT_N = cost
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = create_app(WebSettings(review_db_url=url, secret_key="browser-test-" + "k" * 40))
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with ReviewStore(url) as store:  # a second connection pool, to check what the server wrote
-        yield f"http://127.0.0.1:{port}", store
-    uv.should_exit = True
-    thread.join(timeout=10)
+    # A second connection pool, to check what the server wrote.
+    with live_server(app) as base, ReviewStore(url) as store:
+        yield base, store
 
 
 @pytest.fixture(scope="module")

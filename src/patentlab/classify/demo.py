@@ -34,6 +34,7 @@ def run(ctx: DemoContext) -> None:
     from patentlab.classify.prior import DefinitionPriorClassifier
     from patentlab.classify.train import TrainConfig, train
     from patentlab.classify.y02_scorer import Y02DefinitionScorer
+    from patentlab.embed.encoder import unit_rows
 
     out = ctx.stage_dir("classify")
     splits = ctx.outputs.get("splits", ctx.stage_dir("splits"))
@@ -83,7 +84,8 @@ def run(ctx: DemoContext) -> None:
     )
     scorer = Y02DefinitionScorer(class_weight="balanced")
     scorer.encoder_ = clf.load_encoder()  # the same encoder, so the same cached embeddings
-    scorer.fit(train_data.texts, train_data.labels, show_progress=False)
+    # Calibrated on the embeddings already in hand: the scorer shares the baseline's encoder.
+    scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], train_data.labels)
     scorer.save_pretrained(out / "y02_scorer")
     for name, data in eval_sets.items():
         report = out / "y02_scorer" / f"eval_{name}"

@@ -33,6 +33,7 @@ from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_dir, write_json
 
 PRIOR_FILE = "prior.json"
+PRIOR_FORMAT = "patentlab-definition-prior/1"
 _EPS = 1e-7
 
 
@@ -98,7 +99,7 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         """Write ``prior.json`` and the two parts in ``baseline/`` and ``y02_scorer/``."""
         baseline, scorer = self._parts()
         with atomic_dir(path) as staging:
-            write_json(staging / PRIOR_FILE, {"format": "patentlab-definition-prior/1"})
+            write_json(staging / PRIOR_FILE, {"format": PRIOR_FORMAT})
             baseline.save_pretrained(staging / "baseline")
             scorer.save_pretrained(staging / "y02_scorer")
         return Path(path)
@@ -108,7 +109,9 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         path = Path(path)
         if not (path / PRIOR_FILE).exists():
             raise PatentlabError(f"not a definition-prior classifier folder (no {PRIOR_FILE})", path=path)
-        json.loads((path / PRIOR_FILE).read_text(encoding="utf-8"))  # a corrupt file fails here
+        header = json.loads((path / PRIOR_FILE).read_text(encoding="utf-8"))
+        if header.get("format") != PRIOR_FORMAT:
+            raise PatentlabError(f"{PRIOR_FILE} is not a {PRIOR_FORMAT} file", path=path)
         clf = cls(
             FrozenEncoderClassifier.from_pretrained(path / "baseline"),
             Y02DefinitionScorer.from_pretrained(path / "y02_scorer"),

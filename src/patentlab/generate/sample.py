@@ -25,6 +25,8 @@ from patentlab.errors import PatentlabError
 from patentlab.generate.formats import TOP_DOWN, check_mode, prompt
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.generate.skeleton import check_structure, skeleton_for_prompt
+from patentlab.llm.repetition import BAN_LOGIT
+from patentlab.llm.structure import SENTENCE_GRACE
 
 if TYPE_CHECKING:
     import torch
@@ -438,8 +440,6 @@ class PatentGenerator(BaseGenerator):
         sentence or a line, or its grace for finishing the sentence is spent."""
         if not _past(grammar, len(new_ids)):
             return False
-        from patentlab.llm.structure import SENTENCE_GRACE
-
         late = len(new_ids) >= grammar.wrap_after + SENTENCE_GRACE - 4  # type: ignore[union-attr, operator]
         return late or (bool(new_ids) and new_ids[-1] in self._closers)
 
@@ -459,12 +459,15 @@ class PatentGenerator(BaseGenerator):
         if not (config.no_repeat_ngram_size or config.distinct_lines):
             return []
         from patentlab.llm.repetition import token_guard_factory
+        from patentlab.llm.structure import vocab_pieces
 
         key = (config.no_repeat_ngram_size, config.distinct_lines)
         if self._guard_factory is None or self._guard_factory[0] != key:
-            pieces = self.tokenizer.batch_decode([[i] for i in range(len(self.tokenizer))])
             factory = token_guard_factory(
-                pieces, self.tokenizer.eos_token_id, ngram_size=key[0], distinct_lines=key[1]
+                vocab_pieces(self.tokenizer),
+                self.tokenizer.eos_token_id,
+                ngram_size=key[0],
+                distinct_lines=key[1],
             )
             self._guard_factory = (key, factory)
         guards = []
@@ -481,8 +484,9 @@ class PatentGenerator(BaseGenerator):
         from patentlab.llm.structure import newline_token_ids, sentence_end_token_ids, skeleton_constraint
 
         vocab = self.model.get_output_embeddings().weight.shape[0]
-        self._newlines = newline_token_ids(self.tokenizer)
-        self._closers = sentence_end_token_ids(self.tokenizer) | set(self._newlines.tolist())
+        if self._newlines is None:  # the tokenizer's, so worked out once
+            self._newlines = newline_token_ids(self.tokenizer)
+            self._closers = sentence_end_token_ids(self.tokenizer) | set(self._newlines.tolist())
         # Rows of one prompt share its compiled grammar; each row gets its own matcher state.
         compiled: dict[str, GrammarConstraint] = {}
         grammars = []
@@ -519,12 +523,12 @@ def load_generator(
         return LlamaCppGenerator.from_pretrained(name_or_path, threads=threads, gguf_dtype=gguf_dtype)
     import torch
 
-    from patentlab.llm.loading import default_device, fast_dtype
+    from patentlab.llm.loading import fast_dtype
 
     dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
     if dtype != "auto" and dtype not in dtypes:
         raise PatentlabError(f"unknown dtype '{dtype}'; choose auto, float32 or bfloat16", field="dtype")
-    chosen = fast_dtype(device or default_device()) if dtype == "auto" else dtypes[dtype]
+    chosen = fast_dtype(device) if dtype == "auto" else dtypes[dtype]
     return PatentGenerator.from_pretrained(name_or_path, device=device, dtype=chosen)
 
 
@@ -556,8 +560,6 @@ def _penalise_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) 
 
 def _ban_repeats(logits: torch.Tensor, rows: Sequence[tuple[int, RepeatGuard]]) -> torch.Tensor:
     """Push down the logits of the tokens each row's guard bans (see :data:`BAN_LOGIT`)."""
-    from patentlab.llm.repetition import BAN_LOGIT
-
     for j, guard in rows:
         banned = guard.banned()
         if banned:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patentlab.embed.encoder import unit_rows
 from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_path
 
@@ -30,10 +31,9 @@ KINDS = ("ivf", "flat", "hnsw")
 
 
 def normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (so inner product is cosine similarity), as float32."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
+    """Rows scaled to unit length (so inner product is cosine similarity), as contiguous float32
+    (what FAISS reads)."""
+    return np.ascontiguousarray(unit_rows(vectors))
 
 
 @dataclass(frozen=True)

@@ -401,18 +401,22 @@ def newline_token_ids(tokenizer: Any) -> np.ndarray:
     return ids
 
 
-_SENTENCE_ENDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_PIECES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def vocab_pieces(tokenizer: Any) -> list[str]:
+    """The text of every token id, decoded once per tokenizer (the guards and the wrap-up read it)."""
+    with contextlib.suppress(KeyError, TypeError):
+        return _PIECES[tokenizer]
+    pieces = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    with contextlib.suppress(TypeError):
+        _PIECES[tokenizer] = pieces
+    return pieces
 
 
 def sentence_end_token_ids(tokenizer: Any) -> frozenset[int]:
     """The ids of the tokens that end a sentence (their text ends with ``"."``)."""
-    with contextlib.suppress(KeyError, TypeError):
-        return _SENTENCE_ENDS[tokenizer]
-    pieces = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
-    ids = frozenset(i for i, piece in enumerate(pieces) if piece.rstrip(" ").endswith("."))
-    with contextlib.suppress(TypeError):
-        _SENTENCE_ENDS[tokenizer] = ids
-    return ids
+    return frozenset(i for i, piece in enumerate(vocab_pieces(tokenizer)) if piece.rstrip(" ").endswith("."))
 
 
 def skeleton_constraint(tokenizer: Any, skeleton: Skeleton, prompt: str, **kwargs: Any) -> GrammarConstraint:
