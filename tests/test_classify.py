@@ -383,3 +383,41 @@ def test_cli_baseline_on_the_whole_split(splits, tmp_path):
     report = json.loads((tmp_path / "baseline" / "eval_eval_silver" / "report.json").read_text())
     assert report["f1"] > 0.5
     assert main(["classify", "iterations", str(tmp_path)]) == 0
+
+
+def test_experts_cli_builds_the_demos_final_model_and_predict_reads_it(splits, tmp_path):
+    """`classify experts`: LR (C by CV) + Y02 prior + TF-IDF on real claims, evaluated and loaded."""
+    run = tmp_path / "run"
+    code = main(
+        [
+            "classify", "experts", "--train", str(splits / "train_silver.parquet"),
+            "--out", str(run / "experts"), "--gold", str(sample_path("hitl_gold_100.csv")),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads((run / "experts" / "prior.json").read_text())["experts"] == [
+        "baseline",
+        "y02_scorer",
+        "lexical",
+    ]
+    assert (run / "experts" / "lexical" / "lexical.npz").exists()
+    rows = json.loads((run / "iterations.json").read_text())
+    assert rows[-1]["method"] == "MiniLM LR + Y02 prior + TF-IDF" and rows[-1]["n"] == 100
+    assert rows[-1]["auc"] is not None and rows[-1]["kappa"] is not None
+    (tmp_path / "in.csv").write_text("id,text\n1,A photovoltaic module comprising a solar cell.\n")
+    assert (
+        main(
+            [
+                "classify",
+                "predict",
+                str(tmp_path / "in.csv"),
+                "-m",
+                str(run / "experts"),
+                "-o",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 0
+    )
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert 0.0 <= out["p_green"][0] <= 1.0 and out["label"][0] in (0, 1)

@@ -142,3 +142,29 @@ def test_definition_prior_adds_the_two_experts_log_odds(gold, tmp_path):
     loaded = load_classifier(tmp_path / "prior")
     assert isinstance(loaded, DefinitionPriorClassifier)
     assert np.allclose(loaded.predict_proba(texts[:10]), prior.predict_proba(texts[:10]))
+
+
+def test_definition_prior_with_the_lexical_expert_adds_its_log_odds(gold, tmp_path):
+    """The TF-IDF expert's calibrated log-odds join the sum; prior.json names the three experts."""
+    from patentlab.classify.baseline import FrozenEncoderClassifier
+    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.lexical import TfidfClassifier
+    from patentlab.classify.prior import PRIOR_FILE, DefinitionPriorClassifier
+
+    frame = pd.read_csv(sample_path("y02_claims_1100.csv"))
+    train = frame[frame["split"] == "train"]
+    prior = DefinitionPriorClassifier(
+        FrozenEncoderClassifier("minilm", class_weight="balanced", C=0.1), lexical=TfidfClassifier()
+    ).fit(train["text"].tolist(), train["is_green"].tolist(), show_progress=False)
+    texts = gold["text"].tolist()
+    two = DefinitionPriorClassifier(prior.baseline_, prior.scorer_)
+    two.classes_ = prior.classes_
+    log_odds = np.log(two.predict_proba(texts)[:, 1] / two.predict_proba(texts)[:, 0])
+    expected = 1 / (1 + np.exp(-(log_odds + prior.lexical.decision_function(texts))))
+    assert np.allclose(prior.predict_proba(texts)[:, 1], expected, atol=1e-5)
+    assert roc_auc_score(gold["is_green_human"], expected) > 0.5
+    prior.save_pretrained(tmp_path / "prior")
+    assert '"lexical"' in (tmp_path / "prior" / PRIOR_FILE).read_text()
+    loaded = load_classifier(tmp_path / "prior")
+    assert loaded.experts == ["baseline", "y02_scorer", "lexical"]
+    assert np.allclose(loaded.predict_proba(texts[:10]), prior.predict_proba(texts[:10]), atol=1e-6)

@@ -96,11 +96,6 @@ def lookup(code: str) -> CpcEntry:
     return entry
 
 
-def title_words(code: str) -> str:
-    """The words of a code's title, for prompts: ``"Y02E 10/50"`` -> ``"Photovoltaic [PV] energy"``."""
-    return lookup(code).words
-
-
 def entries_at(*levels: str, exclude_section_y: bool = True) -> tuple[CpcEntry, ...]:
     """Every entry at ``levels`` (``"subclass"``, ``"group"`` …) in scheme order, Y section left out.
 
@@ -108,6 +103,16 @@ def entries_at(*levels: str, exclude_section_y: bool = True) -> tuple[CpcEntry, 
     art collections), so it is no background for "what a claim is about" unless asked for.
     """
     wanted = set(levels)
-    return tuple(
-        e for e in cpc_titles().values() if e.level in wanted and not (exclude_section_y and e.code[0] == "Y")
-    )
+    # Subclasses alone (the scorer's background) come from their own 674-row file, so asking for
+    # them does not read the 260k-row title list.
+    source = subclass_entries() if wanted == {"subclass"} else cpc_titles().values()
+    return tuple(e for e in source if e.level in wanted and not (exclude_section_y and e.code[0] == "Y"))
+
+
+@functools.cache
+def subclass_entries() -> tuple[CpcEntry, ...]:
+    """Every CPC subclass (``"H01L"``) with its official title, in scheme order."""
+    from patentlab.data import sample_path
+
+    with sample_path("cpc/cpc_subclass_titles.csv").open(encoding="utf-8") as f:
+        return tuple(CpcEntry(r["code"], "subclass", r["title"]) for r in csv.DictReader(f))

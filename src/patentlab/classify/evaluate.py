@@ -17,9 +17,10 @@ ITERATIONS_MD = "iterations.md"
 
 
 def load_classifier(path: str | Path) -> Any:
-    """A fine-tuned model (``classifier_head.pt``), a frozen baseline (``baseline.json``) or the
-    baseline with the Y02-definition prior (``prior.json``)."""
+    """A fine-tuned model (``classifier_head.pt``), a frozen baseline (``baseline.json``), the
+    baseline with the Y02-definition prior (``prior.json``) or the TF-IDF expert (``lexical.json``)."""
     from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
+    from patentlab.classify.lexical import LEXICAL_FILE, TfidfClassifier
     from patentlab.classify.model import HEAD_FILE, GreenClassifier
     from patentlab.classify.prior import PRIOR_FILE, DefinitionPriorClassifier
 
@@ -32,18 +33,31 @@ def load_classifier(path: str | Path) -> Any:
         return FrozenEncoderClassifier.from_pretrained(path)
     if (path / PRIOR_FILE).exists():
         return DefinitionPriorClassifier.from_pretrained(path)
+    if (path / LEXICAL_FILE).exists():
+        return TfidfClassifier.from_pretrained(path)
     raise PatentlabError(
-        f"not a classifier folder (no {HEAD_FILE}, {BASELINE_FILE} or {PRIOR_FILE})", path=path
+        f"not a classifier folder (no {HEAD_FILE}, {BASELINE_FILE}, {PRIOR_FILE} or {LEXICAL_FILE})",
+        path=path,
     )
 
 
 def describe(model: Any) -> str:
     """A short method name for the iteration table."""
     from patentlab.classify.baseline import FrozenEncoderClassifier
+    from patentlab.classify.lexical import TfidfClassifier
+    from patentlab.classify.prior import DefinitionPriorClassifier
+    from patentlab.classify.y02_scorer import Y02DefinitionScorer
     from patentlab.embed.models import display_name
 
     if isinstance(model, FrozenEncoderClassifier):
         return f"Frozen {display_name(model.model)} + LR"
+    if isinstance(model, DefinitionPriorClassifier):
+        lexical = " + TF-IDF" if model.lexical is not None else ""
+        return f"{display_name(model.baseline_.model)} LR + Y02 prior{lexical}"
+    if isinstance(model, TfidfClassifier):
+        return "TF-IDF + LR (weighted)"
+    if isinstance(model, Y02DefinitionScorer):
+        return "Y02-definition scorer"
     return f"Fine-tuned {display_name(model.base_model)}"
 
 

@@ -19,13 +19,14 @@ def cohen_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
     every item), where ``(po - pe) / (1 - pe)`` divides by zero. sklearn's ``cohen_kappa_score``
     returns NaN there with a warning; None says "undefined" without either.
     """
+    a, b = np.asarray(a, dtype=int), np.asarray(b, dtype=int)
     if len(a) != len(b):
         raise ValueError("the two raters must label the same items")
     n = len(a)
     if n == 0:
         return None
-    observed = sum(int(x) == int(y) for x, y in zip(a, b, strict=True)) / n
-    pa, pb = sum(a) / n, sum(b) / n
+    observed = float(np.mean(a == b))
+    pa, pb = float(a.mean()), float(b.mean())
     expected = pa * pb + (1 - pa) * (1 - pb)
     if expected >= 1.0:
         return None

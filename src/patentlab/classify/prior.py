@@ -1,25 +1,26 @@
-"""The frozen baseline with the Y02 definitions as a prior: two experts, one probability.
+"""The frozen baseline with the Y02 definitions as a prior: experts that add their log-odds.
 
 The frozen-encoder logistic regression learns what the labelled claims say; the zero-shot
 :class:`~patentlab.classify.y02_scorer.Y02DefinitionScorer` knows what the official Y02 titles
-say. Both are calibrated class-balanced on the same training data, so each one's log-odds
-is evidence on a 50/50 footing, and the combination adds them (a product of experts)::
+say; the optional :class:`~patentlab.classify.lexical.TfidfClassifier` sees every word of the
+text, past the encoder's 384 tokens. Each is calibrated class-balanced on the same training data,
+so each one's log-odds is evidence on a 50/50 footing, and the combination adds them (a product
+of experts)::
 
-    logit p_green = logit p_baseline + logit p_definitions
+    logit p_green = logit p_baseline + logit p_definitions [+ logit p_tfidf]
 
 Nothing is fitted on top: a learned stacking weight, fitted where the labelled claims are,
 trusts the definitions about 8 times more than the claims (what separates ordinary claims), and
 that did worse on the hard human-labelled claims than the plain sum (docs/classify.md).
 
 Example:
-    >>> clf = DefinitionPriorClassifier().fit(texts, labels)
+    >>> clf = DefinitionPriorClassifier(lexical=TfidfClassifier()).fit(texts, labels)
     >>> clf.predict_proba(["1. A photovoltaic module comprising …"])[:, 1]
     >>> clf.save_pretrained("runs/clf/prior")
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,13 +28,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from patentlab.classify.baseline import FrozenEncoderClassifier
+from patentlab.classify.lexical import TfidfClassifier
 from patentlab.classify.y02_scorer import Y02DefinitionScorer
 from patentlab.embed.encoder import unit_rows
 from patentlab.errors import PatentlabError
-from patentlab.storage import atomic_dir, write_json
+from patentlab.storage import atomic_dir, read_json, write_json
 
 PRIOR_FILE = "prior.json"
 PRIOR_FORMAT = "patentlab-definition-prior/1"
+LEXICAL_DIR = "lexical"
 _EPS = 1e-7
 
 
@@ -50,15 +53,19 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
             not; default: MiniLM, C=1.
         scorer: a :class:`Y02DefinitionScorer` (``class_weight="balanced"``), fitted or not;
             default: the zero-shot scorer on the baseline's encoder.
+        lexical: an optional third expert, a :class:`TfidfClassifier`, fitted or not (``fit``
+            fits it on the same texts).
     """
 
     def __init__(
         self,
         baseline: FrozenEncoderClassifier | None = None,
         scorer: Y02DefinitionScorer | None = None,
+        lexical: TfidfClassifier | None = None,
     ) -> None:
         self.baseline = baseline
         self.scorer = scorer
+        self.lexical = lexical
 
     def _parts(self) -> tuple[FrozenEncoderClassifier, Y02DefinitionScorer]:
         if getattr(self, "baseline_", None) is None:
@@ -73,12 +80,19 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         """The text the baseline was trained on (:func:`patentlab.classify.data.text_summary`)."""
         return getattr(self._parts()[0], "text_", None)
 
+    @property
+    def experts(self) -> list[str]:
+        """The experts whose log-odds are added, in order."""
+        return ["baseline", "y02_scorer"] + (["lexical"] if self.lexical is not None else [])
+
     def fit(self, X: Sequence[str], y: Sequence[int], show_progress: bool = True):
-        """Fit the baseline and calibrate the scorer on the same labelled texts."""
+        """Fit the baseline, calibrate the scorer and fit the lexical expert on the same texts."""
         baseline, scorer = self._parts()
         embeddings = baseline.embed(X, show_progress=show_progress)
         baseline.fit_embeddings(embeddings, y)
         scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], y)
+        if self.lexical is not None:
+            self.lexical.fit(X, y)
         self.classes_ = np.array([0, 1])
         return self
 
@@ -89,19 +103,24 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         p_base = baseline.lr_.predict_proba(embeddings)[:, 1]
         margin = scorer.features_from_embeddings(unit_rows(embeddings))[:, 0]
         p_defs = scorer._proba_from_margin(margin)[:, 1]
-        p = 1.0 / (1.0 + np.exp(-(_logit(p_base) + _logit(p_defs))))
+        log_odds = _logit(p_base) + _logit(p_defs)
+        if self.lexical is not None:
+            log_odds += self.lexical.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(-log_odds))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def save_pretrained(self, path: str | Path) -> Path:
-        """Write ``prior.json`` and the two parts in ``baseline/`` and ``y02_scorer/``."""
+        """Write ``prior.json`` and the experts in ``baseline/``, ``y02_scorer/`` [and ``lexical/``]."""
         baseline, scorer = self._parts()
         with atomic_dir(path) as staging:
-            write_json(staging / PRIOR_FILE, {"format": PRIOR_FORMAT})
+            write_json(staging / PRIOR_FILE, {"format": PRIOR_FORMAT, "experts": self.experts})
             baseline.save_pretrained(staging / "baseline")
             scorer.save_pretrained(staging / "y02_scorer")
+            if self.lexical is not None:
+                self.lexical.save_pretrained(staging / LEXICAL_DIR)
         return Path(path)
 
     @classmethod
@@ -109,12 +128,15 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         path = Path(path)
         if not (path / PRIOR_FILE).exists():
             raise PatentlabError(f"not a definition-prior classifier folder (no {PRIOR_FILE})", path=path)
-        header = json.loads((path / PRIOR_FILE).read_text(encoding="utf-8"))
+        header = read_json(path / PRIOR_FILE, PRIOR_FILE)
         if header.get("format") != PRIOR_FORMAT:
             raise PatentlabError(f"{PRIOR_FILE} is not a {PRIOR_FORMAT} file", path=path)
+        # A folder written before the lexical expert existed names no experts: the first two.
+        lexical = LEXICAL_DIR in header.get("experts", [])
         clf = cls(
             FrozenEncoderClassifier.from_pretrained(path / "baseline"),
             Y02DefinitionScorer.from_pretrained(path / "y02_scorer"),
+            TfidfClassifier.from_pretrained(path / LEXICAL_DIR) if lexical else None,
         )
         clf._parts()
         clf.classes_ = np.array([0, 1])

@@ -277,7 +277,7 @@ class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
 
 def best_kappa_threshold(y: Sequence[int], p: Sequence[float]) -> float:
     """The probability threshold with the highest Cohen's kappa on ``(y, p)`` (training data only)."""
-    from sklearn.metrics import cohen_kappa_score
+    from patentlab.classify.metrics import cohen_kappa
 
     y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=float)
     candidates = np.unique(np.quantile(p, np.linspace(0.01, 0.99, 99)))
@@ -286,8 +286,8 @@ def best_kappa_threshold(y: Sequence[int], p: Sequence[float]) -> float:
         pred = (p >= t).astype(int)
         if pred.min() == pred.max():
             continue
-        kappa = cohen_kappa_score(y, pred)
-        if kappa > best_kappa:
+        kappa = cohen_kappa(y, pred)
+        if kappa is not None and kappa > best_kappa:
             best, best_kappa = float(t), kappa
     return best
 

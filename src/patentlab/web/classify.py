@@ -96,7 +96,8 @@ class Classifier:
         if self._scorer is None:
             from patentlab.classify.y02_scorer import Y02DefinitionScorer
 
-            self._scorer = Y02DefinitionScorer()
+            # The prior model carries a scorer on its own encoder: reuse it, not a second MiniLM.
+            self._scorer = getattr(self.model, "scorer_", None) or Y02DefinitionScorer()
         return self._scorer
 
     def classify(self, texts: list[str]) -> list[dict]:
