@@ -109,6 +109,17 @@ def _eval_sets(eval_file: Path | None, gold: Path | None, text: str = "auto") ->
     return sets
 
 
+def _evaluate_sets(model, sets: list[tuple[str, object]], out: Path, run_dir: Path) -> None:
+    """Evaluate a fitted model on each set (reports in OUT/eval_<name>) and show the table."""
+    from patentlab.classify.evaluate import evaluate
+
+    for name, eval_data in sets:
+        metrics = evaluate(model, eval_data, out / f"eval_{name}", name=name, run_dir=run_dir)
+        print_metrics(metrics, out / f"eval_{name}")
+    if sets:
+        print_iterations(run_dir)
+
+
 @app.command()
 def baseline(
     train_file: Path = typer.Option(..., "--train", help="Labelled claims (e.g. train_silver.parquet)."),
@@ -126,7 +137,6 @@ def baseline(
     """Iteration 1: frozen encoder embeddings + logistic regression."""
     from patentlab.classify.baseline import FrozenEncoderClassifier
     from patentlab.classify.data import text_summary
-    from patentlab.classify.evaluate import evaluate
 
     data = load_training(train_file, text)
     sets = _eval_sets(eval_file, gold, text)
@@ -138,12 +148,7 @@ def baseline(
     clf.save_pretrained(out)
     kinds = ", ".join(f"{k} {v:,}" for k, v in clf.text_["rows"].items())
     console.out.print(f"baseline fitted on {len(data):,} texts ({kinds}), saved to {out}")
-    run_dir = run_dir or out.parent
-    for name, eval_data in sets:
-        metrics = evaluate(clf, eval_data, out / f"eval_{name}", name=name, run_dir=run_dir)
-        print_metrics(metrics, out / f"eval_{name}")
-    if sets:
-        print_iterations(run_dir)
+    _evaluate_sets(clf, sets, out, run_dir or out.parent)
 
 
 @app.command()
@@ -161,7 +166,6 @@ def experts(
     """The demo's final model: frozen LR + the Y02 definitions as a prior + TF-IDF, log-odds added."""
     from patentlab.classify.baseline import FrozenEncoderClassifier, choose_c
     from patentlab.classify.data import text_summary
-    from patentlab.classify.evaluate import evaluate
     from patentlab.classify.lexical import TfidfClassifier
     from patentlab.classify.prior import DefinitionPriorClassifier
 
@@ -177,12 +181,7 @@ def experts(
     console.out.print(
         f"{' + '.join(clf.experts)} fitted on {len(data):,} texts (LR C={c:g} by 5-fold CV), saved to {out}"
     )
-    run_dir = run_dir or out.parent
-    for name, eval_data in sets:
-        metrics = evaluate(clf, eval_data, out / f"eval_{name}", name=name, run_dir=run_dir)
-        print_metrics(metrics, out / f"eval_{name}")
-    if sets:
-        print_iterations(run_dir)
+    _evaluate_sets(clf, sets, out, run_dir or out.parent)
 
 
 @app.command()

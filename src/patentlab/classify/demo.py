@@ -56,6 +56,13 @@ def run(ctx: DemoContext) -> None:
     gold = load_gold(sample_path(f"{GOLD}.csv"), weight=1.0)
     train_data, dropped = without_texts(load_labeled(splits / "train_silver.parquet"), gold.texts)
     eval_sets = {GOLD: gold, "eval_silver": load_labeled(splits / "eval_silver.parquet")}
+
+    def measure(model, folder: str, method: str) -> None:
+        """Evaluate on the gold and the sanity-check set; reports in ``folder``, rows in the table."""
+        for name, data in eval_sets.items():
+            report = out / folder / f"eval_{name}"
+            print_metrics(evaluate(model, data, report, name=name, run_dir=out, method=method), report)
+
     kinds = ", ".join(f"{v:,} {k}" for k, v in sorted(train_data.text_kinds.items()))
     green = int(train_data.labels.sum())
     console.out.print(
@@ -80,10 +87,7 @@ def run(ctx: DemoContext) -> None:
     clf.fit_embeddings(embeddings, train_data.labels)
     clf.text_ = text_summary(train_data)
     clf.save_pretrained(out / "baseline")
-    method = "Frozen MiniLM + LR (weighted)"  # class-weighted, all labelled data, C by CV
-    for name, data in eval_sets.items():
-        report = out / "baseline" / f"eval_{name}"
-        print_metrics(evaluate(clf, data, report, name=name, run_dir=out, method=method), report)
+    measure(clf, "baseline", "Frozen MiniLM + LR (weighted)")  # all labelled data, C by CV
 
     console.out.print(
         "[bold]Iteration 1b[/bold]: the Y02 definitions alone: a claim's cosine to its nearest "
@@ -94,10 +98,7 @@ def run(ctx: DemoContext) -> None:
     # Calibrated on the embeddings already in hand: the scorer shares the baseline's encoder.
     scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], train_data.labels)
     scorer.save_pretrained(out / "y02_scorer")
-    for name, data in eval_sets.items():
-        report = out / "y02_scorer" / f"eval_{name}"
-        metrics = evaluate(scorer, data, report, name=name, run_dir=out, method="Y02-definition scorer")
-        print_metrics(metrics, report)
+    measure(scorer, "y02_scorer", "Y02-definition scorer")
 
     console.out.print(
         "[bold]Iteration 1c[/bold]: a lexical expert: TF-IDF over words and word pairs + "
@@ -110,10 +111,7 @@ def run(ctx: DemoContext) -> None:
         + f" -> C={lexical.C_:g}"
     )
     lexical.save_pretrained(out / "lexical")
-    for name, data in eval_sets.items():
-        report = out / "lexical" / f"eval_{name}"
-        metrics = evaluate(lexical, data, report, name=name, run_dir=out, method="TF-IDF + LR (weighted)")
-        print_metrics(metrics, report)
+    measure(lexical, "lexical", "TF-IDF + LR (weighted)")
 
     console.out.print(
         "[bold]Iteration 1d[/bold]: the three as experts, the definitions as a prior: logit p_green = "
@@ -122,10 +120,7 @@ def run(ctx: DemoContext) -> None:
     )
     prior = DefinitionPriorClassifier(clf, scorer, lexical)
     prior.save_pretrained(out / "prior")
-    for name, data in eval_sets.items():
-        report = out / "prior" / f"eval_{name}"
-        method = "MiniLM LR + Y02 prior + TF-IDF"
-        print_metrics(evaluate(prior, data, report, name=name, run_dir=out, method=method), report)
+    measure(prior, "prior", "MiniLM LR + Y02 prior + TF-IDF")
 
     subset = capped_subset(train_data, FINETUNE_CAP)
     config = TrainConfig(base_model="minilm", **DEMO_TRAIN)
@@ -138,17 +133,7 @@ def run(ctx: DemoContext) -> None:
         subset, out / "finetuned", config, eval_data=eval_sets["eval_silver"], on_epoch=print_epoch
     )
     print_history(result.history, result.best_epoch)
-    for name, data in eval_sets.items():
-        report_dir = out / "finetuned" / f"eval_{name}"
-        metrics = evaluate(
-            result.model_dir,
-            data,
-            report_dir,
-            name=name,
-            run_dir=out,
-            method="Fine-tuned MiniLM (weighted)",  # the capped, class-weighted subset
-        )
-        print_metrics(metrics, report_dir)
+    measure(result.model_dir, "finetuned", "Fine-tuned MiniLM (weighted)")  # capped, class-weighted
     print_iterations(out)
     console.out.print(
         f"[dim]Headline: kappa and ROC-AUC against the human labels of {GOLD}.csv (kept out of "
