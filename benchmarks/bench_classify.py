@@ -155,7 +155,8 @@ def reading(rows: list[tuple[str, dict | None, str]], args: argparse.Namespace) 
     best_kappa = max((r for r in rows if r[1] is not None), key=lambda r: r[1]["kappa"] or 0.0)
     best_auc = max((r for r in rows if r[1] is not None), key=lambda r: r[1]["auc"] or 0.0)
     lines = [
-        f"Target for the demo's final model (the bold MiniLM row, `patentlab classify experts`): kappa"
+        "Target for the demo's final model's recipe (the bold MiniLM row, `patentlab classify"
+        f" experts`, here trained on every labelled record): kappa"
         f" ≥ 0.30 and AUC ≥ 0.70 on `hitl_gold_100.csv`: kappa {final['kappa']:.3f}, AUC"
         f" {final['auc']:.3f}, **{'met' if met else 'not met'}**. Highest kappa here:"
         f" {best_kappa[0].strip('*')} ({best_kappa[1]['kappa']:.3f}); highest AUC:"
