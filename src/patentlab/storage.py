@@ -58,6 +58,21 @@ def read_json(path: str | Path, what: str = "the file") -> Any:
         raise PatentlabError(f"{what} is not valid UTF-8 (byte {exc.start + 1})", path=path) from None
 
 
+def read_settings(folder: str | Path, filename: str, fmt: str, kind: str) -> dict[str, Any]:
+    """A saved model's settings file, checked: ``folder/filename`` must exist and say ``fmt``.
+
+    Returns the settings without their ``format`` key; a missing file or another format gives a
+    one-line PatentlabError naming the folder (``kind`` says what it should have been).
+    """
+    folder = Path(folder)
+    if not (folder / filename).exists():
+        raise PatentlabError(f"not a {kind} folder (no {filename})", path=folder)
+    settings = read_json(folder / filename, filename)
+    if settings.pop("format", None) != fmt:
+        raise PatentlabError(f"{filename} is not a {fmt} file", path=folder)
+    return settings
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
     """Yield a fresh staging directory; swap it in for ``target`` only if the block succeeds.

@@ -172,10 +172,11 @@ def experts(
     data = load_training(train_file, text)
     sets = _eval_sets(eval_file, gold, text)
     baseline = FrozenEncoderClassifier(model, class_weight="balanced", dtype="bf16" if bf16 else "fp32")
-    c, _ = choose_c(baseline.embed(data.texts), data.labels)  # cached: fit() below re-embeds nothing
+    embeddings = baseline.embed(data.texts)
+    c, _ = choose_c(embeddings, data.labels)
     baseline.set_params(C=c)
     clf = DefinitionPriorClassifier(baseline, lexical=TfidfClassifier() if lexical else None)
-    clf.fit(data.texts, data.labels)
+    clf.fit(data.texts, data.labels, embeddings=embeddings)
     baseline.text_ = text_summary(data)
     clf.save_pretrained(out)
     console.out.print(

@@ -36,7 +36,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from patentlab.errors import PatentlabError
-from patentlab.storage import atomic_dir, read_json, write_json
+from patentlab.storage import atomic_dir, read_settings, write_json
 
 LEXICAL_FILE = "lexical.json"
 LEXICAL_WEIGHTS = "lexical.npz"
@@ -160,11 +160,7 @@ class TfidfClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> TfidfClassifier:
         path = Path(path)
-        if not (path / LEXICAL_FILE).exists():
-            raise PatentlabError(f"not a TF-IDF expert folder (no {LEXICAL_FILE})", path=path)
-        params = read_json(path / LEXICAL_FILE, LEXICAL_FILE)
-        if params.pop("format", None) != LEXICAL_FORMAT:
-            raise PatentlabError(f"{LEXICAL_FILE} is not a {LEXICAL_FORMAT} file", path=path)
+        params = read_settings(path, LEXICAL_FILE, LEXICAL_FORMAT, "TF-IDF expert")
         c_chosen, cv_auc, calibration = params.pop("C_"), params.pop("cv_auc"), params.pop("calibration")
         clf = cls(**params)
         with np.load(path / LEXICAL_WEIGHTS) as w:

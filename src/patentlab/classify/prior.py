@@ -31,8 +31,7 @@ from patentlab.classify.baseline import FrozenEncoderClassifier
 from patentlab.classify.lexical import TfidfClassifier
 from patentlab.classify.y02_scorer import Y02DefinitionScorer
 from patentlab.embed.encoder import unit_rows
-from patentlab.errors import PatentlabError
-from patentlab.storage import atomic_dir, read_json, write_json
+from patentlab.storage import atomic_dir, read_settings, write_json
 
 PRIOR_FILE = "prior.json"
 PRIOR_FORMAT = "patentlab-definition-prior/1"
@@ -85,10 +84,20 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         """The experts whose log-odds are added, in order."""
         return ["baseline", "y02_scorer"] + (["lexical"] if self.lexical is not None else [])
 
-    def fit(self, X: Sequence[str], y: Sequence[int], show_progress: bool = True):
-        """Fit the baseline, calibrate the scorer and fit the lexical expert on the same texts."""
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[int],
+        show_progress: bool = True,
+        embeddings: np.ndarray | None = None,
+    ):
+        """Fit the baseline, calibrate the scorer and fit the lexical expert on the same texts.
+
+        ``embeddings``: the baseline encoder's vectors of ``X`` when the caller already holds them.
+        """
         baseline, scorer = self._parts()
-        embeddings = baseline.embed(X, show_progress=show_progress)
+        if embeddings is None:
+            embeddings = baseline.embed(X, show_progress=show_progress)
         baseline.fit_embeddings(embeddings, y)
         scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], y)
         if self.lexical is not None:
@@ -126,11 +135,7 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> DefinitionPriorClassifier:
         path = Path(path)
-        if not (path / PRIOR_FILE).exists():
-            raise PatentlabError(f"not a definition-prior classifier folder (no {PRIOR_FILE})", path=path)
-        header = read_json(path / PRIOR_FILE, PRIOR_FILE)
-        if header.get("format") != PRIOR_FORMAT:
-            raise PatentlabError(f"{PRIOR_FILE} is not a {PRIOR_FORMAT} file", path=path)
+        header = read_settings(path, PRIOR_FILE, PRIOR_FORMAT, "definition-prior classifier")
         # A folder written before the lexical expert existed names no experts: the first two.
         lexical = LEXICAL_DIR in header.get("experts", [])
         clf = cls(

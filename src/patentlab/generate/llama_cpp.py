@@ -49,7 +49,6 @@ class LlamaCppGenerator(BaseGenerator):
         self.source = source or str(gguf_path)
         self.llm = Llama(model_path=str(self.gguf_path), n_ctx=n_ctx, n_threads=threads, verbose=False)
         self.threads = self.llm.n_threads if hasattr(self.llm, "n_threads") else threads
-        self._guard_factory: Any = None  # (settings, factory) of the last repetition guards
         # Free the model before interpreter shutdown: llama-cpp-python's own __del__ can run
         # after its C library is gone and print a traceback.
         weakref.finalize(self, self.llm.close)
@@ -102,22 +101,12 @@ class LlamaCppGenerator(BaseGenerator):
 
     def _guard(self, config: SamplingConfig) -> Any:
         """A fresh repetition guard as a llama.cpp logits processor, or None when none is asked."""
-        if not (config.no_repeat_ngram_size or config.distinct_lines):
+        guard = self._new_guard(config)
+        if guard is None:
             return None
         from llama_cpp import LogitsProcessorList
 
-        from patentlab.llm.repetition import BAN_LOGIT, token_guard_factory
-
-        key = (config.no_repeat_ngram_size, config.distinct_lines)
-        if self._guard_factory is None or self._guard_factory[0] != key:
-            pieces = [
-                self.llm.detokenize([i]).decode("utf-8", errors="ignore") for i in range(self.llm.n_vocab())
-            ]
-            factory = token_guard_factory(
-                pieces, self.llm.token_eos(), ngram_size=key[0], distinct_lines=key[1]
-            )
-            self._guard_factory = (key, factory)
-        guard = self._guard_factory[1]()
+        from patentlab.llm.repetition import BAN_LOGIT
 
         def ban(input_ids: Any, scores: Any) -> Any:
             # input_ids holds the prompt and every token since, so the guard only catches up.
@@ -128,6 +117,12 @@ class LlamaCppGenerator(BaseGenerator):
             return scores
 
         return LogitsProcessorList([ban])
+
+    def _vocab_pieces(self) -> list[str]:
+        return [self.llm.detokenize([i]).decode("utf-8", errors="ignore") for i in range(self.llm.n_vocab())]
+
+    def _eos_id(self) -> int | None:
+        return self.llm.token_eos()
 
     @staticmethod
     def _grammar(prompt: str, config: SamplingConfig) -> Any:

@@ -151,6 +151,31 @@ class BaseGenerator:
         """Whether sampling runs on a GPU (it is then charged per GPU-hour)."""
         return False
 
+    def _vocab_pieces(self) -> Sequence[str]:
+        """Every token of the model's vocabulary, decoded on its own (for the repetition guard)."""
+        raise NotImplementedError
+
+    def _eos_id(self) -> int | None:
+        raise NotImplementedError
+
+    def _new_guard(self, config: SamplingConfig) -> RepeatGuard | None:
+        """A fresh repetition guard for one sequence, or None when ``config`` asks for none.
+
+        The vocabulary's line ends and word tokens are worked out once per setting and kept.
+        """
+        if not (config.no_repeat_ngram_size or config.distinct_lines):
+            return None
+        from patentlab.llm.repetition import token_guard_factory
+
+        key = (config.no_repeat_ngram_size, config.distinct_lines)
+        cached = getattr(self, "_guard_factory", None)
+        if cached is None or cached[0] != key:
+            factory = token_guard_factory(
+                self._vocab_pieces(), self._eos_id(), ngram_size=key[0], distinct_lines=key[1]
+            )
+            cached = self._guard_factory = (key, factory)
+        return cached[1]()
+
     def generate(
         self,
         prompts: Sequence[str],
@@ -291,7 +316,6 @@ class PatentGenerator(BaseGenerator):
         self.tokenizer = tokenizer
         self._newlines: Any = None  # line-break token ids, set when a skeleton is first used
         self._closers: frozenset[int] = frozenset()  # tokens after which a list may close
-        self._guard_factory: Any = None  # (settings, factory) of the last repetition guards
 
     @classmethod
     def from_pretrained(
@@ -456,26 +480,22 @@ class PatentGenerator(BaseGenerator):
         self, input_ids: torch.Tensor, mask: torch.Tensor, config: SamplingConfig
     ) -> list[RepeatGuard]:
         """One repetition guard per row, fed its prompt; none when the config asks for none."""
-        if not (config.no_repeat_ngram_size or config.distinct_lines):
-            return []
-        from patentlab.llm.repetition import token_guard_factory
-        from patentlab.llm.structure import vocab_pieces
-
-        key = (config.no_repeat_ngram_size, config.distinct_lines)
-        if self._guard_factory is None or self._guard_factory[0] != key:
-            factory = token_guard_factory(
-                vocab_pieces(self.tokenizer),
-                self.tokenizer.eos_token_id,
-                ngram_size=key[0],
-                distinct_lines=key[1],
-            )
-            self._guard_factory = (key, factory)
         guards = []
         for ids, keep in zip(input_ids.tolist(), mask.bool().tolist(), strict=True):
-            guard = self._guard_factory[1]()
+            guard = self._new_guard(config)
+            if guard is None:
+                return []
             guard.feed(t for t, k in zip(ids, keep, strict=True) if k)
             guards.append(guard)
         return guards
+
+    def _vocab_pieces(self) -> Sequence[str]:
+        from patentlab.llm.structure import vocab_pieces
+
+        return vocab_pieces(self.tokenizer)
+
+    def _eos_id(self) -> int | None:
+        return self.tokenizer.eos_token_id
 
     def _grammars(self, prompts: Sequence[str], config: SamplingConfig) -> list[GrammarConstraint | None]:
         """One skeleton grammar per prompt, or Nones when sampling is free."""

@@ -369,11 +369,10 @@ class GrammarConstraint:
         import numpy as np
 
         eos = self.eos_token_id
+        narrowed = np.zeros_like(allowed)
         if eos is not None and eos < allowed.size and allowed[eos]:
-            narrowed = np.zeros_like(allowed)
             narrowed[eos] = True
             return narrowed
-        narrowed = np.zeros_like(allowed)
         keep = newline_ids[newline_ids < narrowed.size]
         narrowed[keep] = allowed[keep]
         return narrowed if narrowed.any() else allowed
