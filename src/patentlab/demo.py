@@ -54,9 +54,14 @@ def demo(
     workdir: Path = typer.Option(Path("runs/demo"), help="Where every stage writes its outputs."),
     fresh: bool = typer.Option(False, help="Redo every stage instead of reusing earlier outputs."),
     only: list[str] = typer.Option(None, help="Run only these stages (repeatable)."),
+    preset: str = typer.Option(
+        "demo",
+        help="tiny: every stage on toy sizes (the regression test); demo: the default, within 15 "
+        "minutes cold on 2 cores; full: every record and the quality encoder (MPNet).",
+    ),
 ) -> None:
     """Run every stage of the pipeline on the bundled real sample."""
-    ctx = DemoContext(workdir=workdir, fresh=fresh)
+    ctx = DemoContext(workdir=workdir, fresh=fresh, preset=preset)
     stages = _stages()
     selected = [s for s in stages if not only or s.name in only]
     start = time.perf_counter()

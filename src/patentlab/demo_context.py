@@ -8,15 +8,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: ``tiny`` is the regression test's size (every stage in order, minutes on 2 cores); ``demo`` is
+#: what ``make demo`` runs (within 15 minutes cold); ``full`` uses every record and the quality
+#: encoder where a stage has one, for figures worth quoting.
+PRESETS = ("tiny", "demo", "full")
 
 
 @dataclass
 class DemoContext:
-    """What stages share: the work directory, the freshness flag and each stage's output dir."""
+    """What stages share: the work directory, the freshness flag, the preset and each stage's
+    output dir."""
 
     workdir: Path
     fresh: bool = False
+    preset: str = "demo"
     outputs: dict[str, Path] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            from patentlab.errors import PatentlabError
+
+            raise PatentlabError(f"unknown demo preset {self.preset!r} (choose from {', '.join(PRESETS)})")
+
+    @property
+    def tiny(self) -> bool:
+        return self.preset == "tiny"
+
+    def pick(self, *, demo: T, tiny: T | None = None, full: T | None = None) -> T:
+        """The setting for this preset: ``tiny`` and ``full`` fall back to the demo's."""
+        chosen = {"tiny": tiny, "full": full}.get(self.preset)
+        return demo if chosen is None else chosen
 
     def stage_dir(self, name: str) -> Path:
         return self.workdir / name
