@@ -6,8 +6,12 @@ heavy libraries (torch, transformers) inside their commands, so ``patentlab --he
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+import traceback
 import warnings
+from pathlib import Path
 
 import typer
 
@@ -57,10 +61,17 @@ def _register_steps() -> None:
     app.add_typer(demo_app, name="demo")
 
 
+#: Set by ``--debug`` (or ``PATENTLAB_DEBUG=1``): an unexpected error shows its traceback.
+_debug = False
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an unexpected error."),
 ) -> None:
+    global _debug
+    _debug = _debug or debug
     if version:
         typer.echo(f"patentlab {__version__}")
         raise typer.Exit()
@@ -79,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, standalone_mode=False)
     except PatentlabError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        stage = getattr(exc, "patentlab_stage", None)
+        where = f"demo stage '{stage}': " if stage else ""
+        typer.secho(f"error: {where}{exc}", err=True, fg=typer.colors.RED)
         return exc.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
@@ -89,12 +102,55 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except Exception as exc:  # click's usage errors
-        if isinstance(exc, _click_exceptions()):
+    except Exception as exc:
+        if isinstance(exc, _click_exceptions()):  # click's usage errors
             exc.show()
             return exc.exit_code
-        raise
+        return _report_crash(exc, argv)
     return 0
+
+
+def _report_crash(exc: BaseException, argv: list[str] | None) -> int:
+    """A bug or an environment fault, not bad input: one line on stderr naming the command (and
+    the demo stage), the file and line where it happened, and a log file with the traceback."""
+    if _debug or os.environ.get("PATENTLAB_DEBUG") == "1":
+        traceback.print_exception(exc)
+    command = " ".join(["patentlab", *(sys.argv[1:] if argv is None else argv)])
+    stage = getattr(exc, "patentlab_stage", None)
+    what = f"demo stage '{stage}'" if stage else f"'{command}'"
+    log = _write_crash_log(exc, command)
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if "patentlab" in Path(f.filename).parts] or frames
+    where = f" at {_short_path(ours[-1].filename)}:{ours[-1].lineno}" if ours else ""
+    message = " ".join(str(exc).split()) or "(no message)"
+    hint = f"; traceback in {log}" if log else ""
+    typer.secho(
+        f"error: {what} failed{where}: {type(exc).__name__}: {message}{hint} (--debug shows it)",
+        err=True,
+        fg=typer.colors.RED,
+    )
+    return 1
+
+
+def _write_crash_log(exc: BaseException, command: str) -> Path | None:
+    """Write the traceback to ``$PATENTLAB_CACHE/logs``; None when even that is impossible."""
+    from patentlab.cache import cache_dir
+
+    try:
+        log = cache_dir("logs") / f"patentlab-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        log.write_text(
+            f"command: {command}\nversion: {__version__}\n\n" + "".join(traceback.format_exception(exc)),
+            encoding="utf-8",
+        )
+    except OSError:
+        return None
+    return log
+
+
+def _short_path(filename: str) -> str:
+    """A source path from the package root (``src/patentlab/...``) rather than site-packages."""
+    parts = Path(filename).parts
+    return "/".join(parts[parts.index("patentlab") :]) if "patentlab" in parts else filename
 
 
 def _click_exceptions() -> tuple[type[Exception], ...]:

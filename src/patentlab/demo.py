@@ -68,6 +68,10 @@ def demo(
     for i, stage in enumerate(selected, start=1):
         console.out.rule(f"[bold]{i}/{len(selected)} {stage.name}[/bold]: {stage.title}")
         t0 = time.perf_counter()
-        stage.run(ctx)
+        try:
+            stage.run(ctx)
+        except Exception as exc:
+            exc.patentlab_stage = stage.name  # the CLI's one-line error names the stage
+            raise
         console.out.print(f"[dim]{stage.name} took {time.perf_counter() - t0:.1f} s[/dim]")
     console.out.rule(f"demo finished in {time.perf_counter() - start:.1f} s; outputs in {workdir}")

@@ -559,7 +559,10 @@ def is_current(path: str | Path) -> bool:
     from patentlab.errors import PatentlabError
     from patentlab.storage import read_json
 
+    manifest = Path(path) / MANIFEST
+    if not manifest.is_file():  # no index yet: a first run builds it
+        return False
     try:
-        return read_json(Path(path) / MANIFEST).get("format") == FORMAT_VERSION
+        return read_json(manifest).get("format") == FORMAT_VERSION
     except PatentlabError:
         return False
