@@ -53,7 +53,13 @@ def _queue(ctx: DemoContext, out):
     pool = load_pool(ctx.outputs.get("splits", ctx.stage_dir("splits")) / "pool_unlabeled.parquet")
     p_green, embeddings = score_with_classifier(baseline, pool["text"].tolist())
     queue, summary = select_round(
-        pool, p_green, ledger, strategy="uncertainty", k=ctx.pick(demo=DEMO_K, tiny=1), embeddings=embeddings, model=str(baseline)
+        pool,
+        p_green,
+        ledger,
+        strategy="uncertainty",
+        k=ctx.pick(demo=DEMO_K, tiny=1),
+        embeddings=embeddings,
+        model=str(baseline),
     )
     print_summary(summary, out / "active")
     return queue

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from patentlab import __version__
+from patentlab.web.classify import router as classify_router
+from patentlab.web.published import router as published_router
+from patentlab.web.review import PageDetour
+from patentlab.web.review import router as review_router
+from patentlab.web.search import router as search_router
 from patentlab.web.settings import WebSettings
-
-HERE = Path(__file__).parent
-#: Jinja2 with autoescaping on for every template: patent text is untrusted input.
-templates = Jinja2Templates(directory=str(HERE / "templates"))
+from patentlab.web.templating import HERE, templates
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -28,16 +27,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    # Imported here: the routers import this module's ``templates``.
-    from patentlab.web.classify import router as classify_router
-    from patentlab.web.published import router as published_router
-    from patentlab.web.review import router as review_router
-    from patentlab.web.search import router as search_router
-
     app.include_router(review_router)
     app.include_router(search_router)
     app.include_router(published_router)
     app.include_router(classify_router)
+
+    @app.exception_handler(PageDetour)
+    async def page_detour(request: Request, exc: PageDetour):
+        return exc.response
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 
 from patentlab.errors import PatentlabError
-from patentlab.web.app import templates
+from patentlab.web.templating import templates
 
 router = APIRouter()
 _load_lock = threading.Lock()

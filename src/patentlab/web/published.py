@@ -26,7 +26,7 @@ from patentlab.publish.site import (
     obviousness_html,
     proof_html,
 )
-from patentlab.web.app import templates
+from patentlab.web.templating import templates
 
 router = APIRouter()
 _lock = threading.Lock()

@@ -14,15 +14,16 @@ import os
 import secrets
 import threading
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from patentlab.errors import PatentlabError
 from patentlab.web import auth
+from patentlab.web.templating import templates
 
 router = APIRouter(prefix="/review", tags=["review"])
 
@@ -202,7 +203,6 @@ def _optional_str(data: dict[str, Any], key: str) -> str | None:
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     """A review template with a per-response CSP nonce: only this page's own script may run."""
-    from patentlab.web.app import templates
 
     nonce = secrets.token_urlsafe(16)
     response = templates.TemplateResponse(
@@ -232,22 +232,47 @@ def _safe_next(value: str | None) -> str:
     )
 
 
-@router.get("", response_class=HTMLResponse, include_in_schema=False)
-async def queue_page(request: Request, claim: str | None = None) -> Response:
+class PageDetour(Exception):
+    """Raised by :func:`review_page` when a page cannot be shown: the app answers ``response``
+    instead (the setup page without a database, the login form without a session)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """What every logged-in review page needs: the store, the reviewer and a CSRF token."""
+
+    store: Any
+    actor: Actor
+    csrf_token: str
+
+
+async def review_page(request: Request) -> ReviewPage:
+    """The dependency of every review page: a store, a cookie session and its CSRF token."""
     store = get_store(request)
     if store is None:
-        return render(request, "review/setup.html", {}, status_code=503)
+        raise PageDetour(render(request, "review/setup.html", {}, status_code=503))
     actor = await current_actor(request, store)
     if actor is None or actor.nonce is None:
-        return _to_login(request)
+        raise PageDetour(_to_login(request))
+    return ReviewPage(store, actor, auth.csrf_token(_settings(request).secret_key, actor.nonce))
+
+
+#: A page parameter of this type runs :func:`review_page` first.
+LoggedInPage = Annotated[ReviewPage, Depends(review_page)]
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+async def queue_page(request: Request, page: LoggedInPage, claim: str | None = None) -> Response:
     first = claim[:128] if claim else None
-    claims = await run_in_threadpool(store.pending, actor.name, limit=QUEUE_BATCH, first=first)
-    progress = await run_in_threadpool(store.progress, actor.name)
-    csrf = auth.csrf_token(_settings(request).secret_key, actor.nonce)
+    claims = await run_in_threadpool(page.store.pending, page.actor.name, limit=QUEUE_BATCH, first=first)
+    progress = await run_in_threadpool(page.store.progress, page.actor.name)
     return render(
         request,
         "review/queue.html",
-        {"actor": actor, "claims": claims, "progress": progress, "csrf_token": csrf},
+        {"actor": page.actor, "claims": claims, "progress": progress, "csrf_token": page.csrf_token},
     )
 
 
@@ -326,19 +351,12 @@ async def decide_form(request: Request) -> Response:
 
 
 @router.get("/agreement", response_class=HTMLResponse, include_in_schema=False)
-async def agreement_page(request: Request) -> Response:
-    store = get_store(request)
-    if store is None:
-        return render(request, "review/setup.html", {}, status_code=503)
-    actor = await current_actor(request, store)
-    if actor is None or actor.nonce is None:
-        return _to_login(request)
-    report, conflicts = await run_in_threadpool(_agreement, store)
-    csrf = auth.csrf_token(_settings(request).secret_key, actor.nonce)
+async def agreement_page(request: Request, page: LoggedInPage) -> Response:
+    report, conflicts = await run_in_threadpool(_agreement, page.store)
     return render(
         request,
         "review/agreement.html",
-        {"actor": actor, "report": report, "conflicts": conflicts, "csrf_token": csrf},
+        {"actor": page.actor, "report": report, "conflicts": conflicts, "csrf_token": page.csrf_token},
     )
 
 

@@ -21,7 +21,7 @@ from patentlab.corpus.schema import DOC_TYPES, Y02_CATEGORIES
 from patentlab.errors import PatentlabError
 from patentlab.index.filters import SearchFilters
 from patentlab.index.hybrid import MAX_K, MODES, SearchIndex, SearchResults
-from patentlab.web.app import templates
+from patentlab.web.templating import templates
 
 router = APIRouter()
 _open_lock = threading.Lock()
