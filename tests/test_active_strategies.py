@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from patentlab.active import (
+    REGISTRY,
     RoundLedger,
     entropy,
     margin,
@@ -16,6 +17,7 @@ from patentlab.active import (
     uncertainty,
 )
 from patentlab.active.rounds import QUEUE_COLUMNS, read_ids
+from patentlab.active.strategies import as_proba
 from patentlab.cli import main
 from patentlab.data import sample_path
 from patentlab.errors import PatentlabError
@@ -128,3 +130,51 @@ def test_cli_select_with_a_scores_file(gold, tmp_path, capsys):
         == 2
     )
     assert main(["active", "rounds", str(out)]) == 0
+
+
+# The QueryStrategy family: every registered strategy passes the same conformance checks.
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_registered_strategy_conforms(name):
+    from patentlab.active.strategies import QueryStrategy
+
+    strategy = REGISTRY[name]
+    assert isinstance(strategy, QueryStrategy) and strategy.name == name
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=60)
+    emb = rng.normal(size=(60, 8))
+    scores = strategy.score(as_proba(p))
+    assert scores.shape == (60,) and np.all(np.isfinite(scores))
+    # A coin toss is never scored below a confident prediction.
+    sure_and_unsure = strategy.score(as_proba(np.array([0.99, 0.5])))
+    assert sure_and_unsure[1] >= sure_and_unsure[0]
+    exclude = np.zeros(60, dtype=bool)
+    exclude[:10] = True
+    chosen = select(name, p, 5, embeddings=emb, exclude=exclude, seed=0)
+    assert len(chosen.indices) == 5 and len(set(chosen.indices.tolist())) == 5
+    assert not exclude[chosen.indices].any()
+    # Same inputs, same batch: reproducible.
+    again = select(name, p, 5, embeddings=emb, exclude=exclude, seed=0)
+    assert chosen.indices.tolist() == again.indices.tolist()
+    if strategy.needs_embeddings:
+        with pytest.raises(PatentlabError, match="needs embeddings"):
+            select(name, p, 5)
+
+
+def test_a_new_strategy_is_one_subclass_and_one_registration(monkeypatch):
+    from patentlab.active import strategies
+
+    monkeypatch.setattr(strategies, "REGISTRY", dict(strategies.REGISTRY))
+
+    class MostGreen(strategies.ConfidenceStrategy):
+        name = "most-green"
+
+        def score(self, proba):
+            return proba[:, 1]
+
+    strategies.register(MostGreen())
+    chosen = select("most-green", np.array([0.1, 0.9, 0.5]), 2)
+    assert chosen.indices.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="new name"):
+        strategies.register(MostGreen())

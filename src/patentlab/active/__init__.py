@@ -14,12 +14,17 @@ _EXPORTS = {
     **{
         name: "patentlab.active.strategies"
         for name in (
+            "REGISTRY",
             "STRATEGIES",
+            "ConfidenceStrategy",
+            "EmbeddingStrategy",
+            "QueryStrategy",
             "Selection",
             "diverse_batch",
             "entropy",
             "margin",
             "redundancy",
+            "register",
             "select",
             "uncertainty",
         )

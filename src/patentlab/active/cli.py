@@ -29,11 +29,11 @@ def select_command(
     """Select the next round's queue from POOL and print its summary."""
     from patentlab.active.queue import load_pool, select_round
     from patentlab.active.rounds import RoundLedger, read_ids
-    from patentlab.active.strategies import STRATEGIES
+    from patentlab.active.strategies import REGISTRY
     from patentlab.errors import PatentlabError
 
-    if strategy not in STRATEGIES:
-        raise PatentlabError(f"unknown strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}")
+    if strategy not in REGISTRY:
+        raise PatentlabError(f"unknown strategy '{strategy}'; choose one of {', '.join(REGISTRY)}")
     if (model is None) == (scores is None):
         raise PatentlabError("give exactly one of --model (a classifier folder) or --scores (a table)")
     frame = load_pool(pool)
@@ -46,7 +46,7 @@ def select_command(
         from patentlab.active.scoring import read_scores
 
         p_green = read_scores(scores, frame["id"].tolist())
-        if strategy == "diverse":
+        if REGISTRY[strategy].needs_embeddings:
             from patentlab.embed.encoder import Encoder
 
             embeddings = Encoder(encoder).encode(frame["text"].tolist())

@@ -57,13 +57,103 @@ def entropy(p: np.ndarray) -> np.ndarray:
     return h / np.log(p.shape[1])
 
 
-SCORERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "uncertainty": uncertainty,
-    "margin": margin,
-    "entropy": entropy,
-}
-#: Every strategy ``select`` accepts; ``diverse`` ranks by uncertainty inside clusters.
-STRATEGIES: tuple[str, ...] = (*SCORERS, "diverse")
+class QueryStrategy:
+    """One way to pick the next claims for a human: score the pool, then choose ``k`` rows.
+
+    A strategy is registered once, in :data:`REGISTRY`, under its ``name``; the CLI, the queue
+    and the tests read it from there. Subclass :class:`ConfidenceStrategy` for a rule on the
+    class probabilities alone, or :class:`EmbeddingStrategy` for one that also needs the pool's
+    embeddings (``needs_embeddings`` tells callers to compute them).
+
+    Example: a new strategy is one subclass and one :func:`register` call::
+
+        class LeastGreen(ConfidenceStrategy):
+            name = "least-green"
+
+            def score(self, proba):
+                return 1.0 - proba[:, 1]
+
+        register(LeastGreen())
+    """
+
+    name: str = ""
+    needs_embeddings: bool = False
+
+    def score(self, proba: np.ndarray) -> np.ndarray:
+        """One number per row, higher = more worth a human's time."""
+        raise NotImplementedError
+
+    def choose(
+        self,
+        scores: np.ndarray,
+        k: int,
+        *,
+        available: np.ndarray | None,
+        embeddings: np.ndarray | None,
+        seed: int,
+    ) -> np.ndarray:
+        """Indices of the ``k`` rows to send, best first, among the ``available`` rows."""
+        raise NotImplementedError
+
+
+class ConfidenceStrategy(QueryStrategy):
+    """A strategy that ranks the pool by :meth:`score` and sends the top ``k``."""
+
+    def choose(self, scores, k, *, available, embeddings, seed):
+        return top_k(scores, k, available)
+
+
+class EmbeddingStrategy(QueryStrategy):
+    """A strategy that also reads the pool's embeddings (for example to spread a batch out)."""
+
+    needs_embeddings = True
+
+
+class _Scorer(ConfidenceStrategy):
+    def __init__(self, name: str, fn: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.name, self._fn = name, fn
+        self.__doc__ = fn.__doc__
+
+    def score(self, proba: np.ndarray) -> np.ndarray:
+        return self._fn(proba)
+
+
+class DiverseBatch(EmbeddingStrategy):
+    """Uncertainty, one claim per k-means cluster of the uncertain head (:func:`diverse_batch`)."""
+
+    name = "diverse"
+
+    def score(self, proba: np.ndarray) -> np.ndarray:
+        return uncertainty(proba)
+
+    def choose(self, scores, k, *, available, embeddings, seed):
+        return diverse_batch(scores, embeddings, k, available=available, seed=seed)
+
+
+#: Every registered strategy by name, in the order the CLI lists them.
+REGISTRY: dict[str, QueryStrategy] = {}
+
+
+def register(strategy: QueryStrategy) -> QueryStrategy:
+    """Add a strategy to :data:`REGISTRY` (its name must be new)."""
+    if not strategy.name or strategy.name in REGISTRY:
+        raise ValueError(f"a query strategy needs a new name, not {strategy.name!r}")
+    REGISTRY[strategy.name] = strategy
+    return strategy
+
+
+for _name, _fn in (("uncertainty", uncertainty), ("margin", margin), ("entropy", entropy)):
+    register(_Scorer(_name, _fn))
+register(DiverseBatch())
+
+
+def strategy_names() -> tuple[str, ...]:
+    """The names ``select`` accepts."""
+    return tuple(REGISTRY)
+
+
+#: The built-in names (kept for callers that list them; :func:`strategy_names` sees later ones).
+STRATEGIES: tuple[str, ...] = strategy_names()
 
 
 @dataclass(frozen=True)
@@ -132,30 +222,27 @@ def select(
     exclude: np.ndarray | None = None,
     seed: int = 0,
 ) -> Selection:
-    """Choose ``k`` rows of a pool with a named strategy.
+    """Choose ``k`` rows of a pool with a registered strategy.
 
     Args:
-        strategy: one of :data:`STRATEGIES`.
+        strategy: a name in :data:`REGISTRY`.
         proba: ``(n, C)`` class probabilities or a 1-D ``p_green``.
         k: batch size (fewer when fewer rows are available).
-        embeddings: ``(n, dim)`` vectors, required by ``diverse``.
+        embeddings: ``(n, dim)`` vectors, required by strategies that ``needs_embeddings``.
         exclude: boolean mask of rows that must not be chosen (already labelled or queued).
-        seed: k-means seed of the ``diverse`` strategy.
+        seed: seed of a strategy that samples or clusters.
     """
-    if strategy not in STRATEGIES:
-        raise PatentlabError(f"unknown strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}")
+    chosen = REGISTRY.get(strategy)
+    if chosen is None:
+        raise PatentlabError(f"unknown strategy '{strategy}'; choose one of {', '.join(REGISTRY)}")
     if k < 1:
         raise PatentlabError(f"k must be at least 1, not {k}")
+    if chosen.needs_embeddings and embeddings is None:
+        raise PatentlabError(f"the '{strategy}' strategy needs embeddings of the pool")
     proba = as_proba(proba)
     available = None if exclude is None else ~np.asarray(exclude, dtype=bool)
-    if strategy == "diverse":
-        if embeddings is None:
-            raise PatentlabError("the 'diverse' strategy needs embeddings of the pool")
-        scores = uncertainty(proba)
-        indices = diverse_batch(scores, embeddings, k, available=available, seed=seed)
-    else:
-        scores = SCORERS[strategy](proba)
-        indices = top_k(scores, k, available)
+    scores = chosen.score(proba)
+    indices = chosen.choose(scores, k, available=available, embeddings=embeddings, seed=seed)
     return Selection(indices=indices, scores=scores[indices], strategy=strategy)
 
 
