@@ -1,6 +1,6 @@
 """A bounded fuzz run over every parser of outside input (issue 9); the target is 0 crashes.
 
-Feeds each target of ``patentlab.scale.fuzz`` (corpus CSV / JSON Lines / Parquet, USPTO XML,
+Feeds each target of ``tests/fuzz_harness.py`` (corpus CSV / JSON Lines / Parquet, USPTO XML,
 generated markdown, LLM JSON replies) up to ``--examples`` hypothesis-generated inputs or
 ``--seconds`` seconds, whichever comes first (checked between chunks of 200). A *crash* is any
 exception other than ``PatentlabError``, or a broken round trip; each is counted and the first
@@ -20,6 +20,8 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The fuzz targets are a test harness, not library code: they live beside the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from _report import load_average, machine, now, update_section
 
 
@@ -69,7 +71,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="Print only; leave BENCHMARKS.md alone.")
     args = parser.parse_args()
 
-    from patentlab.scale.fuzz import TARGETS, strategies
+    from fuzz_harness import TARGETS, strategies
 
     strats = strategies()
     print(f"fuzzing {len(TARGETS)} parsers, up to {args.examples:,} inputs or {args.seconds:.0f} s each "

@@ -1,6 +1,6 @@
 """Property tests on every parser of outside input: nothing but PatentlabError escapes, round trips hold.
 
-The targets and strategies live in :mod:`patentlab.scale.fuzz`, shared with ``benchmarks/bench_fuzz.py``
+The targets and strategies live in ``tests/fuzz_harness.py``, shared with ``benchmarks/bench_fuzz.py``
 (the longer, counted run). Here each parser gets a modest number of examples, so the suite stays fast.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from patentlab.scale.fuzz import TARGETS, strategies
+from fuzz_harness import TARGETS, strategies
 
 STRATEGIES = strategies()
 EXAMPLES = {"csv": 60, "jsonl": 60, "parquet": 60, "uspto_xml": 40, "markdown": 200, "llm_json": 300}

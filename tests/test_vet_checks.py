@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
 from patentlab.generate.parse import ParsedPatent, parse_patent
-from patentlab.scale.fuzz import strategies
+from fuzz_harness import strategies
 from patentlab.vet.checks import (
     CHECK_CODES,
     CHECK_DESCRIPTIONS,
