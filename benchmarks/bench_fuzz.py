@@ -99,7 +99,7 @@ def main() -> None:
 --seed {args.seed}` on {machine()}, {now()}; 1-minute load average {load_before:.1f} before,
 {load_after:.1f} after (the CPU was shared).
 
-Each parser got hypothesis-generated inputs (strategies in `src/patentlab/scale/fuzz.py`) until
+Each parser got hypothesis-generated inputs (strategies in `tests/fuzz_harness.py`) until
 the count or the time ran out. A crash is any exception other than `PatentlabError`, or a
 broken round trip (patent markdown written by `format_patent` and read back by `parse_patent`;
 a valid verdict wrapped in prose or a code fence and read back by `parse_reply`). The first
