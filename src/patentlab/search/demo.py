@@ -6,10 +6,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from patentlab import console
-from patentlab.console import progress_callback
 from patentlab.demo_context import DemoContext
 from patentlab.index.filters import SearchFilters
-from patentlab.index.hybrid import MANIFEST, SearchIndex, is_current
+from patentlab.index.hybrid import SearchIndex
+from patentlab.pipeline.index import corpus_index
 from patentlab.search.cli import _print
 
 #: Where the publish stage leaves accepted inventions in the corpus schema.
@@ -17,24 +17,13 @@ PUBLISHED = Path("publish") / "inventions.parquet"
 
 
 def run(ctx: DemoContext) -> None:
-    index_dir = ctx.stage_dir("search")
-    corpus = ctx.outputs.get("corpus", ctx.stage_dir("corpus")) / "corpus.parquet"
     published = ctx.workdir / PUBLISHED
-    sources = [corpus] + ([published] if published.exists() else [])
     if not published.exists():
         console.out.print("[dim]no published inventions yet (publish stage not run): corpus only[/dim]")
-    with console.progress(transient=True) as bar:
-        update = progress_callback(bar)
-        if (ctx.done("search", MANIFEST) or "search" in ctx.outputs) and is_current(index_dir):
-            # Reuse the index; documents it already holds are skipped, new publications are added.
-            index = SearchIndex.open(index_dir, read_only=False)
-            report = index.add_files(sources, progress=update)
-        else:
-            index, report = SearchIndex.build(index_dir, sources, progress=update)
-    console.out.print(
-        f"index {index_dir}: {len(index):,} documents ({report.added:,} new) from "
-        + ", ".join(str(s) for s in sources)
-    )
+    index_dir = corpus_index(ctx, [published] if published.exists() else [])
+    if index_dir is None:
+        return
+    index = SearchIndex.open(index_dir)
     claim = index.store.get(0)["claims"][0]
     examples = [
         ("keyword + meaning", "photovoltaic module with a transparent electrode", {}),

@@ -83,6 +83,7 @@ def run(ctx: DemoContext) -> None:
         )
     training, classifier = find_training_data(ctx), find_classifier(ctx)
     console.out.print(f"novelty against {training}; green scores from {classifier or '(no classifier yet)'}")
+    from patentlab.pipeline.index import corpus_index
     from patentlab.vet.novelty import NoveltyIndex, load_training_documents
 
     novelty = NoveltyIndex().fit(load_training_documents(training))  # fitted once for both batches
@@ -109,25 +110,6 @@ def run(ctx: DemoContext) -> None:
     show_map_and_proof(ctx.stage_dir("publish"), proof)
     contribute(ctx, batches[-1][1] / GENERATIONS, novelty, index)
     ctx.outputs.update(vet=out, publish=ctx.stage_dir("publish"))
-
-
-def corpus_index(ctx: DemoContext) -> Path | None:
-    """The retrieval index of the real corpus for the obviousness map, built where the search
-    stage keeps it (that stage then adds the published inventions to it); None without a corpus."""
-    from patentlab.index.hybrid import SearchIndex, is_current
-
-    corpus = Path(ctx.outputs.get("corpus", ctx.stage_dir("corpus"))) / "corpus.parquet"
-    if not corpus.exists():
-        console.out.print("[dim]no corpus (corpus stage not run): no obviousness map[/dim]")
-        return None
-    index_dir = ctx.stage_dir("search")
-    if ctx.fresh or not is_current(index_dir):
-        console.out.print(f"indexing the corpus for the obviousness map in {index_dir}")
-        with console.progress(transient=True) as bar:
-            index, _ = SearchIndex.build(index_dir, [corpus], progress=console.progress_callback(bar))
-        index.close()
-    ctx.outputs["search"] = index_dir  # the search stage adds the published inventions to it
-    return index_dir
 
 
 def show_map_and_proof(published: Path, proof: dict | None) -> None:
