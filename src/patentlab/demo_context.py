@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+_UNSET: Any = object()
 
 #: ``tiny`` is the regression test's size (every stage in order, minutes on 2 cores); ``demo`` is
 #: what ``make demo`` runs (within 15 minutes cold); ``full`` uses every record and the quality
@@ -38,10 +39,11 @@ class DemoContext:
     def tiny(self) -> bool:
         return self.preset == "tiny"
 
-    def pick(self, *, demo: T, tiny: T | None = None, full: T | None = None) -> T:
-        """The setting for this preset: ``tiny`` and ``full`` fall back to the demo's."""
-        chosen = {"tiny": tiny, "full": full}.get(self.preset)
-        return demo if chosen is None else chosen
+    def pick(self, *, demo: T, tiny: T = _UNSET, full: T = _UNSET) -> T:
+        """The setting for this preset; ``tiny`` and ``full`` fall back to the demo's when not
+        given (``None`` given is a value: for example "no cap")."""
+        chosen = {"tiny": tiny, "full": full}.get(self.preset, _UNSET)
+        return demo if chosen is _UNSET else chosen
 
     def stage_dir(self, name: str) -> Path:
         return self.workdir / name
