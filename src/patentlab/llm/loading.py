@@ -8,8 +8,10 @@ later loads take well under a second.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import io
 import json
 import re
 from pathlib import Path
@@ -82,21 +84,26 @@ def packaged_model_dir() -> Path:
         return target
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    from patentlab import console
     from patentlab.storage import atomic_dir
 
     gguf = packaged_gguf()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # A GGUF-loaded model refuses save_pretrained; a fresh model from the same config without
-    # the quantization entry accepts the dequantised weights and saves normally.
-    config = AutoConfig.for_model(
-        **{k: v for k, v in quantised.config.to_dict().items() if k != "quantization_config"}
-    )
-    model = AutoModelForCausalLM.from_config(config)
-    model.load_state_dict(quantised.state_dict())
-    with atomic_dir(target) as staging:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+    console.err.print(f"[dim]converting {gguf.name} to safetensors, once (cache: {target})[/dim]")
+    # transformers draws tqdm bars (a tensor at a time, a shard at a time) straight to stderr,
+    # which floods any log that is not a terminal (CI, `make demo | tee`): one line says it instead.
+    with contextlib.redirect_stderr(io.StringIO()):
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # A GGUF-loaded model refuses save_pretrained; a fresh model from the same config without
+        # the quantization entry accepts the dequantised weights and saves normally.
+        config = AutoConfig.for_model(
+            **{k: v for k, v in quantised.config.to_dict().items() if k != "quantization_config"}
+        )
+        model = AutoModelForCausalLM.from_config(config)
+        model.load_state_dict(quantised.state_dict())
+        with atomic_dir(target) as staging:
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
     return target
 
 
