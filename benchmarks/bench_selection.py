@@ -173,6 +173,26 @@ def report(cpu: bool, n_boot: int) -> None:
             + ("best" if r["candidate"] == selection.best else fmt_interval(d["diff"], d["ci"]))
             + f" | {fmt_interval(t['kappa'], t['kappa_ci'])} | {fmt_interval(t['auc'], t['auc_ci'])} |"
         )
+    # Robustness: the baseline and the kept model by kind of text and length quartile (out-of-fold).
+    from patentlab.classify.robustness import robustness_rows
+    from patentlab.classify.selection import CANDIDATES, combine
+
+    kinds = np.where(tr.groups == "abstracts", "abstracts", "claims")
+    names = list(dict.fromkeys(["lr", selection.chosen]))
+    slices = {
+        n: robustness_rows(tr.labels, combine(oof, CANDIDATES[n]), tr.texts, kinds, n_boot=n_boot)
+        for n in names
+    }
+    lines += ["", "Robustness of the out-of-fold scores (κ / AUC with 95% CIs):", ""]
+    lines += ["| slice | n (green) | " + " | ".join(DESCRIPTIONS[n] for n in names) + " |"]
+    lines += ["|" + "---|" * (len(names) + 2)]
+    for i, row in enumerate(slices[names[0]]):
+        cells = [
+            f"{fmt_interval(slices[n][i]['kappa'], slices[n][i]['kappa_ci'])} / "
+            f"{fmt_interval(slices[n][i]['auc'], slices[n][i]['auc_ci'])}"
+            for n in names
+        ]
+        lines.append(f"| {row['slice']} | {row['n']} ({row['green']}) | " + " | ".join(cells) + " |")
     # Encoder length: the same protocol at 256 tokens.
     lines += ["", "Encoder length, same protocol (candidates without TF-IDF):", ""]
     lines += [
@@ -190,7 +210,6 @@ def report(cpu: bool, n_boot: int) -> None:
     results = json.loads((GPU / "results.json").read_text())
     runs = {r["name"]: r for r in results["runs"]}
     y, g = tr.labels, tr.groups
-    from patentlab.classify.selection import combine
 
     kept = combine(
         {e: z for e, z in oof.items()},

@@ -100,6 +100,30 @@ def print_selection(result) -> None:
         for name, row in result.test.items()
     ]
     console.out.print(console.table(f"Test: {GOLD}.csv (human labels; never used to choose)", header, body))
+    if result.robustness:
+        print_robustness(result.robustness, sel.chosen)
+
+
+def print_robustness(robustness: dict, chosen: str) -> None:
+    """Kappa/AUC of the baseline and the kept model by kind of text and length quartile (CV)."""
+    from patentlab.classify.intervals import fmt_interval
+    from patentlab.classify.selection import DESCRIPTIONS
+
+    names = list(robustness)
+    header = ["slice (out-of-fold)", "n (green)"]
+    header += [f"{DESCRIPTIONS[n].split(' (')[0]}: kappa / AUC" for n in names]
+    body = []
+    for i, row in enumerate(robustness[names[0]]):
+        cells = [row["slice"], f"{row['n']} ({row['green']})"]
+        for n in names:
+            r = robustness[n][i]
+            cells.append(
+                f"{fmt_interval(r['kappa'], r['kappa_ci'], 2)} / {fmt_interval(r['auc'], r['auc_ci'], 2)}"
+            )
+        body.append(cells)
+    console.out.print(
+        console.table("Robustness: by kind of text and by length (leave-one-source-out)", header, body)
+    )
 
 
 def run(ctx: DemoContext) -> None:
@@ -121,7 +145,7 @@ def run(ctx: DemoContext) -> None:
         print_selection(
             ProtocolResult(
                 selection, saved["test"], saved["C"], {}, out / "selected", out / "baseline",
-                EncoderSettings(**saved["encoder"]),
+                EncoderSettings(**saved["encoder"]), saved.get("robustness"),
             )
         )  # fmt: skip
         ctx.outputs["classify"] = out

@@ -67,10 +67,12 @@ class ProtocolResult:
     selected_dir: Path
     baseline_dir: Path
     encoder: EncoderSettings
+    robustness: dict[str, list[dict]] | None = None  # candidate -> slices of the out-of-fold scores
 
     def to_dict(self) -> dict:
         return {
             **self.selection.to_dict(),
+            "robustness": self.robustness,
             "C": self.C,
             "c_scores": {str(k): v for k, v in self.c_scores.items()},
             "encoder": vars(self.encoder),
@@ -139,6 +141,7 @@ def run_protocol(
     oof = grouped_oof(inputs, experts=experts, C=C, tfidf_C=tfidf_C)
     candidates = {k: v for k, v in CANDIDATES.items() if set(v) <= set(experts)}
     selection = select(oof, inputs.labels, groups, candidates=candidates, n_boot=n_boot)
+    robustness = _robustness(oof, inputs, candidates, ("lr", selection.chosen), n_boot)
 
     step("fitting every candidate on all the training data")
     fitted = fit_experts(inputs, experts=experts, C=C, tfidf_C=tfidf_C)
@@ -171,11 +174,28 @@ def run_protocol(
         model._parts()
         model.classes_ = np.array([0, 1])
         model.save_pretrained(selected)
-    result = ProtocolResult(selection, test_rows, C, c_scores, selected, out / "baseline", encoder)
+    result = ProtocolResult(
+        selection, test_rows, C, c_scores, selected, out / "baseline", encoder, robustness
+    )
     card = model_card(result, test_name, len(train))
     write_json(selected / MODEL_CARD_JSON, card)
     write_json(out / SELECTION_JSON, result.to_dict())
     return result
+
+
+def _robustness(oof, inputs: ExpertInputs, candidates, names, n_boot: int) -> dict[str, list[dict]]:
+    """Out-of-fold kappa/AUC of ``names`` by kind of text and by length quartile."""
+    from patentlab.classify.robustness import robustness_rows
+
+    scored = ~np.isnan(np.sum([oof[e] for e in oof], axis=0))
+    idx = np.flatnonzero(scored)
+    kinds = np.where(inputs.groups[idx] == "abstracts", "abstracts", "claims")
+    texts = [inputs.texts[i] for i in idx]
+    out = {}
+    for name in dict.fromkeys(names):
+        p = combine({e: z[idx] for e, z in oof.items()}, candidates[name])
+        out[name] = robustness_rows(inputs.labels[idx], p, texts, kinds, n_boot=n_boot)
+    return out
 
 
 def model_card(result: ProtocolResult, test_name: str, n_train: int) -> dict:
@@ -196,5 +216,6 @@ def model_card(result: ProtocolResult, test_name: str, n_train: int) -> dict:
         "baseline_cross_validation": {k: base_cv[k] for k in keys},
         "test": {"name": test_name, **{k: result.test[chosen][k] for k in keys}},
         "baseline_test": {"name": test_name, **{k: result.test["lr"][k] for k in keys}},
+        "robustness": (result.robustness or {}).get(chosen),
         "note": "95% bootstrap intervals; the test set was not used to choose the model.",
     }
