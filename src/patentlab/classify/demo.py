@@ -175,7 +175,7 @@ def run(ctx: DemoContext) -> None:
         gold,
         out,
         encoder=EncoderSettings.fast("minilm", 128),
-        n_boot=ctx.pick(demo=1000, tiny=100),
+        n_boot=ctx.pick(demo=500, tiny=100, full=1000),
         on_step=lambda message: console.out.print(f"[bold]{message}[/bold]"),
     )
     print_selection(result)

@@ -101,7 +101,12 @@ def run(ctx: DemoContext) -> None:
             if (classify / folder).exists()
         }
         review = train_review_model(
-            train, gold, out / FINAL, config=config, compare=compare, n_boot=ctx.pick(demo=1000, tiny=100)
+            train,
+            gold,
+            out / FINAL,
+            config=config,
+            compare=compare,
+            n_boot=ctx.pick(demo=500, tiny=100, full=1000),
         )
         saved = {"rows": review.rows, "gold_test": review.gold_test, "seconds": review.seconds}
     with ReviewStore(out / "review.db") as store:
