@@ -141,7 +141,7 @@ def run_protocol(
     oof = grouped_oof(inputs, experts=experts, C=C, tfidf_C=tfidf_C)
     candidates = {k: v for k, v in CANDIDATES.items() if set(v) <= set(experts)}
     selection = select(oof, inputs.labels, groups, candidates=candidates, n_boot=n_boot)
-    robustness = _robustness(oof, inputs, candidates, ("lr", selection.chosen), n_boot)
+    robustness = _robustness(oof, inputs, candidates, ("lr", selection.chosen, selection.best), n_boot)
 
     step("fitting every candidate on all the training data")
     fitted = fit_experts(inputs, experts=experts, C=C, tfidf_C=tfidf_C)
