@@ -193,3 +193,31 @@ def test_a_fine_tuned_model_with_the_y02_head_reports_categories(tmp_path, claim
     assert set(pred["y02"]) == set(Y02_CATEGORIES) and all(0 <= v <= 1 for v in pred["y02"].values())
     page = client.post("/classify", data={"text": claims["text"].iloc[0]})
     assert 'data-testid="y02"' in page.text and "Y02E" in page.text
+
+
+def test_the_model_card_with_intervals_is_on_the_page_and_the_api(model_dir, tmp_path):
+    """A folder kept by the selection protocol carries model_card.json; page and API show it."""
+    import shutil
+
+    from patentlab.classify.baseline import FrozenEncoderClassifier
+    from patentlab.classify.data import load_gold
+    from patentlab.classify.intervals import with_intervals
+    from patentlab.classify.protocol import MODEL_CARD_JSON
+    from patentlab.storage import write_json
+
+    folder = shutil.copytree(model_dir, tmp_path / "selected")
+    gold = load_gold(sample_path("hitl_gold_100.csv"), weight=1.0)
+    p = FrozenEncoderClassifier.from_pretrained(folder).predict_proba(gold.texts, show_progress=False)[:, 1]
+    test = {"name": "hitl_gold_100", **with_intervals(gold.labels, p, n_boot=200)}
+    card = {"format": "patentlab-model-card/1", "model": "frozen encoder + LR (baseline)", "test": test}
+    write_json(folder / MODEL_CARD_JSON, card)
+    client = TestClient(create_app(WebSettings(classifier_model=folder)))
+    body = client.get("/api/classify/model").json()
+    assert body["card"]["test"]["auc"] == pytest.approx(test["auc"]) and body["model"].endswith("selected")
+    page = client.get("/classify").text
+    assert 'data-testid="model-card"' in page and "hitl_gold_100" in page
+    assert f"{test['auc']:.3f} [{test['auc_ci'][0]:.2f}, {test['auc_ci'][1]:.2f}]" in page
+    # A folder without a card (an older model) serves as before, with no card section.
+    plain = TestClient(create_app(WebSettings(classifier_model=model_dir)))
+    assert plain.get("/api/classify/model").json()["card"] is None
+    assert 'data-testid="model-card"' not in plain.get("/classify").text

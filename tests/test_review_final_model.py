@@ -57,3 +57,46 @@ def test_gold_that_leaks_into_the_eval_set_is_refused(tmp_path):
     )
     with pytest.raises(PatentlabError, match="also in the eval set"):
         run_final_iterations(eval_file, eval_file, sample_path("hitl_gold_100.csv"), tmp_path / "out")
+
+
+def test_gold_halves_are_stratified_and_disjoint():
+    from patentlab.classify.data import load_gold
+    from patentlab.review.final_model import split_gold
+
+    gold = load_gold(sample_path("hitl_gold_100.csv"), weight=1.0)
+    train, test = split_gold(gold.labels)
+    assert len(train) + len(test) == 100 and not set(train) & set(test)
+    assert gold.labels[train].sum() == 19 and gold.labels[test].sum() == 19  # 38 green, split evenly
+    again, _ = split_gold(gold.labels)
+    assert list(again) == list(train)  # seeded
+
+
+def test_review_model_learns_from_one_gold_half_and_is_measured_on_the_other(splits_for_review, tmp_path):
+    """Real claims, real MiniLM, a few steps: the card's format, and figures on held-out gold only."""
+    from patentlab.classify.data import capped_subset, load_gold, load_labeled
+    from patentlab.classify.model import HEAD_FILE
+    from patentlab.classify.train import TrainConfig
+    from patentlab.review.final_model import split_gold, train_review_model
+
+    gold = load_gold(sample_path("hitl_gold_100.csv"), weight=1.0)
+    train = capped_subset(load_labeled(splits_for_review / "train_silver.parquet"), 32)
+    config = TrainConfig(base_model="minilm", epochs=1, max_length=32, batch_size=16, lr=5e-5, warmup_steps=1)
+    review = train_review_model(train, gold, tmp_path / "final", config=config, n_boot=50)
+    assert (review.model_dir / HEAD_FILE).exists()
+    assert review.gold_train == 50 and review.gold_test == 50 and review.train_size == len(train)
+    saved = json.loads((tmp_path / "final" / "final.json").read_text())
+    (row,) = saved["rows"].values()
+    assert row["n"] == 50 and row["green"] == 19 and row["auc_ci"][0] <= row["auc"] <= row["auc_ci"][1]
+    # The training set held the other half only.
+    _, test_half = split_gold(gold.labels)
+    trained = json.loads((review.model_dir / "patentlab_classifier.json").read_text())["train_examples"]
+    assert trained == len(train) + 50 and len(test_half) == 50
+
+
+@pytest.fixture(scope="module")
+def splits_for_review(demo_corpus, tmp_path_factory):
+    from patentlab.corpus.split import split_corpus
+
+    out = tmp_path_factory.mktemp("splits")
+    split_corpus(demo_corpus, out)
+    return out

@@ -52,8 +52,9 @@ def describe(model: Any) -> str:
     if isinstance(model, FrozenEncoderClassifier):
         return f"Frozen {display_name(model.model)} + LR"
     if isinstance(model, DefinitionPriorClassifier):
+        prior = " + Y02 prior" if model.definitions else ""
         lexical = " + TF-IDF" if model.lexical is not None else ""
-        return f"{display_name(model.baseline_.model)} LR + Y02 prior{lexical}"
+        return f"{display_name(model.baseline_.model)} LR{prior}{lexical}"
     if isinstance(model, TfidfClassifier):
         return "TF-IDF + LR (weighted)"
     if isinstance(model, Y02DefinitionScorer):

@@ -54,6 +54,8 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
             default: the zero-shot scorer on the baseline's encoder.
         lexical: an optional third expert, a :class:`TfidfClassifier`, fitted or not (``fit``
             fits it on the same texts).
+        definitions: add the Y02-definition scorer's log-odds (``False``: the baseline and the
+            lexical expert only, a candidate that grouped selection may keep).
     """
 
     def __init__(
@@ -61,10 +63,12 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         baseline: FrozenEncoderClassifier | None = None,
         scorer: Y02DefinitionScorer | None = None,
         lexical: TfidfClassifier | None = None,
+        definitions: bool = True,
     ) -> None:
         self.baseline = baseline
         self.scorer = scorer
         self.lexical = lexical
+        self.definitions = definitions
 
     def _parts(self) -> tuple[FrozenEncoderClassifier, Y02DefinitionScorer]:
         if getattr(self, "baseline_", None) is None:
@@ -82,7 +86,8 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
     @property
     def experts(self) -> list[str]:
         """The experts whose log-odds are added, in order."""
-        return ["baseline", "y02_scorer"] + (["lexical"] if self.lexical is not None else [])
+        experts = ["baseline"] + (["y02_scorer"] if self.definitions else [])
+        return experts + (["lexical"] if self.lexical is not None else [])
 
     def fit(
         self,
@@ -99,7 +104,8 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         if embeddings is None:
             embeddings = baseline.embed(X, show_progress=show_progress)
         baseline.fit_embeddings(embeddings, y)
-        scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], y)
+        if self.definitions:
+            scorer.fit_margin(scorer.features_from_embeddings(unit_rows(embeddings))[:, 0], y)
         if self.lexical is not None:
             self.lexical.fit(X, y)
         self.classes_ = np.array([0, 1])
@@ -110,9 +116,10 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         baseline, scorer = self._parts()
         embeddings = baseline.embed(X, show_progress=show_progress)
         p_base = baseline.lr_.predict_proba(embeddings)[:, 1]
-        margin = scorer.features_from_embeddings(unit_rows(embeddings))[:, 0]
-        p_defs = scorer._proba_from_margin(margin)[:, 1]
-        log_odds = _logit(p_base) + _logit(p_defs)
+        log_odds = _logit(p_base)
+        if self.definitions:
+            margin = scorer.features_from_embeddings(unit_rows(embeddings))[:, 0]
+            log_odds = log_odds + _logit(scorer._proba_from_margin(margin)[:, 1])
         if self.lexical is not None:
             log_odds += self.lexical.decision_function(X)
         p = 1.0 / (1.0 + np.exp(-log_odds))
@@ -127,7 +134,8 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         with atomic_dir(path) as staging:
             write_json(staging / PRIOR_FILE, {"format": PRIOR_FORMAT, "experts": self.experts})
             baseline.save_pretrained(staging / "baseline")
-            scorer.save_pretrained(staging / "y02_scorer")
+            if self.definitions:
+                scorer.save_pretrained(staging / "y02_scorer")
             if self.lexical is not None:
                 self.lexical.save_pretrained(staging / LEXICAL_DIR)
         return Path(path)
@@ -137,11 +145,13 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         path = Path(path)
         header = read_settings(path, PRIOR_FILE, PRIOR_FORMAT, "definition-prior classifier")
         # A folder written before the lexical expert existed names no experts: the first two.
-        lexical = LEXICAL_DIR in header.get("experts", [])
+        experts = header.get("experts", ["baseline", "y02_scorer"])
+        definitions = "y02_scorer" in experts
         clf = cls(
             FrozenEncoderClassifier.from_pretrained(path / "baseline"),
-            Y02DefinitionScorer.from_pretrained(path / "y02_scorer"),
-            TfidfClassifier.from_pretrained(path / LEXICAL_DIR) if lexical else None,
+            Y02DefinitionScorer.from_pretrained(path / "y02_scorer") if definitions else None,
+            TfidfClassifier.from_pretrained(path / LEXICAL_DIR) if LEXICAL_DIR in experts else None,
+            definitions=definitions,
         )
         clf._parts()
         clf.classes_ = np.array([0, 1])

@@ -55,8 +55,8 @@ def find_training_data(ctx: DemoContext) -> Path:
 
 def find_classifier(ctx: DemoContext) -> Path | None:
     root = Path(ctx.outputs.get("classify", ctx.stage_dir("classify")))
-    # The model that agrees best with the human labels first (BENCHMARKS.md, classifier section).
-    return _first([root / "prior", root / "finetuned" / "model", root / "baseline"])
+    # The model the classify stage kept by grouped CV (issue 23), else older runs' folders.
+    return _first([root / "selected", root / "prior", root / "finetuned" / "model", root / "baseline"])
 
 
 def run(ctx: DemoContext) -> None:

@@ -6,6 +6,10 @@ loaded once. Without one, the API answers 503 and the page says so. Each text ge
 label (P(green) ≥ 0.5), the Y02 categories when the model has the multi-label Y02 head, and the
 three Y02 definitions nearest it (official CPC titles, by MiniLM similarity). Classifying writes
 nothing, so it needs no login. Pasted text is untrusted: the template autoescapes it.
+
+A model folder kept by the classify stage's selection protocol carries ``model_card.json``: its
+kappa and AUC under grouped cross-validation and on the human test set, each with a bootstrap
+95 % interval. ``GET /api/classify/model`` returns it and the page shows it (issue 23).
 """
 
 from __future__ import annotations
@@ -81,16 +85,17 @@ class ClassifyResponse(BaseModel):
 class Classifier:
     """The loaded model and the Y02-definition scorer, with one entry point for API and page."""
 
-    def __init__(self, model: Any, name: str) -> None:
+    def __init__(self, model: Any, name: str, card: dict | None = None) -> None:
         self.model = model
         self.name = name
+        self.card = card
         self._scorer = None
 
     @classmethod
     def load(cls, path) -> Classifier:
         from patentlab.classify.evaluate import load_classifier
 
-        return cls(load_classifier(path), str(path))
+        return cls(load_classifier(path), str(path), read_model_card(path))
 
     def scorer(self):
         if self._scorer is None:
@@ -125,6 +130,49 @@ class Classifier:
                 }
             )
         return out
+
+
+def read_model_card(path) -> dict | None:
+    """The selection protocol's ``model_card.json`` beside a model, or None (older folders)."""
+    import json
+    from pathlib import Path
+
+    from patentlab.classify.protocol import MODEL_CARD_JSON
+
+    card = Path(path) / MODEL_CARD_JSON
+    if not card.exists():
+        return None
+    try:
+        return json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def card_rows(card: dict | None) -> list[dict]:
+    """The card's figures as rows for the page: where measured, kappa and AUC with intervals."""
+    from patentlab.classify.intervals import fmt_interval
+
+    if not card:
+        return []
+    rows = []
+    for key, what in (
+        ("cross_validation", "kept model, leave-one-source-out CV (training data)"),
+        ("baseline_cross_validation", "frozen baseline, same CV"),
+        ("test", "kept model, test"),
+        ("baseline_test", "frozen baseline, test"),
+    ):
+        m = card.get(key)
+        if m:
+            name = f"{what} ({m['name']})" if "name" in m else what
+            rows.append(
+                {
+                    "what": name,
+                    "kappa": fmt_interval(m.get("kappa"), m.get("kappa_ci")),
+                    "auc": fmt_interval(m.get("auc"), m.get("auc_ci")),
+                    "n": m.get("n"),
+                }
+            )
+    return rows
 
 
 def get_classifier(request: Request) -> Classifier:
@@ -164,8 +212,22 @@ def api_classify(request: Request, body: ClassifyRequest) -> dict:
     return {"model": classifier.name, "threshold": THRESHOLD, "predictions": predictions}
 
 
+@router.get(
+    "/api/classify/model", tags=["classify"], summary="The served model and its figures with intervals"
+)
+def api_model(request: Request) -> dict:
+    """The served model's folder and its ``model_card.json`` (null for a folder without one)."""
+    classifier = get_classifier(request)
+    return {"model": classifier.name, "threshold": THRESHOLD, "card": classifier.card}
+
+
 def _page(request: Request, text: str = "", result: dict | None = None, error: str | None = None, status=200):
     classifier = getattr(request.app.state, "classifier", None)
+    if classifier is None and getattr(request.app.state.settings, "classifier_model", None) is not None:
+        try:  # the model card belongs on the page before the first text is classified
+            classifier = get_classifier(request)
+        except HTTPException:
+            classifier = None
     path = getattr(request.app.state.settings, "classifier_model", None)
     context = {
         "text": text,
@@ -174,6 +236,8 @@ def _page(request: Request, text: str = "", result: dict | None = None, error: s
         "model_name": classifier.name if classifier else (str(path) if path else None),
         "no_model": NO_MODEL if path is None and classifier is None else None,
         "max_chars": MAX_CHARS,
+        "card": classifier.card if classifier else None,
+        "card_rows": card_rows(classifier.card if classifier else None),
     }
     return templates.TemplateResponse(request, "classify/index.html", context, status_code=status)
 
