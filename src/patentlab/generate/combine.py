@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from patentlab.claims import ClaimAnatomy, parse_claim, split_elements, words
+from patentlab.claims import FUNCTION_WORDS, ClaimAnatomy, parse_claim, split_elements, words
 from patentlab.errors import PatentlabError
-from patentlab.generate.formats import BOTTOM_UP, HEADER, TOP_DOWN, check_mode, format_claims
+from patentlab.generate.formats import BOTTOM_UP, HEADER, check_mode, format_claims
 
 if TYPE_CHECKING:
     from patentlab.generate.sample import Generation
@@ -45,15 +45,27 @@ RATIONALES = (
     "known technique applied to a known device",
 )
 STRATEGIES = ("combine", "skeleton", "free")
+#: New tokens of the top-down passes: a title line, then an abstract line.
+TITLE_TOKENS = 16
+ABSTRACT_TOKENS = 96
 #: Elements longer than this many words make claims nobody reads; such bases are skipped.
 MAX_ELEMENT_WORDS = 40
+#: Cosine to the closest base element from which an element of a reference fits the claim.
+MIN_FIT = 0.4
+#: A base claim 1 longer than this is left alone: the new claim should be readable.
+MAX_CLAIM_WORDS = 140
 #: At most this many base elements go into claim 1 (a broader claim than the base's is fine).
 MAX_BASE_ELEMENTS = 4
 #: Cosine to the base's own elements below which a secondary element is new to the base.
 MAX_BASE_SIMILARITY = 0.8
 _REAL = ("granted", "application", "unknown")
 _INDEFINITE = re.compile(r"^(?:a|an|one or more|at least one|a plurality of)\s", re.I)
+_DEFINITE = re.compile(r"^(?:the|said|each)\s", re.I)
 _METHOD = re.compile(r"^(?:a|an)\s+(?:method|process)\b", re.I)
+# Definite phrases that need no antecedent ("the same", "the surface of …").
+_INHERENT = frozenset(
+    "same other first second third group following range form amount number surface end side top".split()  # noqa: SIM905
+)
 _GERUND = re.compile(r"^[a-z]+ing\b", re.I)
 
 
@@ -74,6 +86,7 @@ class Combination:
     secondary: list[str]
     rationale: str
     subject: str
+    preamble: str
     claim1: str
     dependents: list[str]
     elements: list[Element]
@@ -108,7 +121,22 @@ def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
         return None
     if any(len(words(e)) > MAX_ELEMENT_WORDS for e in anatomy.elements[:MAX_BASE_ELEMENTS]):
         return None
+    tokens = words(anatomy.text)
+    if len(tokens) > MAX_CLAIM_WORDS or tokens[-1] in FUNCTION_WORDS:  # too long, or cut off
+        return None
     return anatomy
+
+
+def _grounded(element: str, context: set[str]) -> bool:
+    """Every definite term of ``element`` ("the housing", "said valve") is in ``context`` or
+    introduced earlier in the element itself."""
+    tokens = words(element)
+    for i, token in enumerate(tokens[:-1]):
+        if token in ("the", "said"):
+            term = tokens[i + 1]
+            if term not in context and term not in tokens[:i] and term not in _INHERENT:
+                return False
+    return True
 
 
 def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:
@@ -123,7 +151,20 @@ def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:
     return f"{preamble} {transition}: {''.join(parts)}."
 
 
+def _fits(element: str, method_base: bool, method_source: bool) -> bool:
+    """Whether ``element`` can join a claim: a method takes steps ("heating the plate …") of
+    another method; a product takes parts that introduce themselves ("a sensor …")."""
+    tokens = words(element)
+    if not tokens or tokens[-1] in FUNCTION_WORDS:  # cut off in the source ("… arranged to.")
+        return False
+    if method_base:
+        return method_source and bool(_GERUND.match(element))
+    return bool(_INDEFINITE.match(element))
+
+
 def _dependent(subject: str, parent: int, element: str) -> str:
+    if _DEFINITE.match(element):
+        element = f"wherein {element}"
     if element.lower().startswith(("wherein", "whereby")):
         return f"The {subject} of claim {parent}, {element}."
     return f"The {subject} of claim {parent}, further comprising {element}."
@@ -169,7 +210,7 @@ class Combiner:
 
             resolved = resolve_topic(topic)
             prefix = resolved.code[:4] if resolved.code else None
-            hits = self.index.search(resolved.words, k=200, filters=self._filters(prefix)).hits
+            hits = self.index.search(resolved.words, k=100, filters=self._filters(prefix)).hits
             docs = [self.index.get(h.id) or {} for h in hits]
         else:
             rowids = list(map(int, self.index.store.matching_rowids(self._filters())))
@@ -221,12 +262,12 @@ class Combiner:
             return None
         base_elements = anatomy.elements[:MAX_BASE_ELEMENTS]
         base_known = [e for c in base["claims"] for e in split_elements(c)] or base_elements
+        method_base = bool(_METHOD.match(anatomy.preamble))
         offers: list[tuple[str, dict[str, Any]]] = []
         for doc in secondaries:
             sec = _usable(doc)
             for e in sec.elements if sec else []:
-                # An element that introduces its own subject ("a sensor …") reads in any claim.
-                if _INDEFINITE.match(e) or (_GERUND.match(e) and sec and _METHOD.match(sec.preamble)):
+                if _fits(e, method_base, bool(sec and _METHOD.match(sec.preamble))):
                     offers.append((e, doc))
         offers = [(e, d) for e, d in offers if len(words(e)) <= MAX_ELEMENT_WORDS]
         if not offers:
@@ -236,14 +277,19 @@ class Combiner:
         known_v = vectors[len(offers) : len(offers) + len(base_known)]
         own_v = vectors[len(offers) + len(base_known) :]
         novelty = (offer_v @ known_v.T).max(axis=1)
-        fresh = [i for i in range(len(offers)) if novelty[i] < MAX_BASE_SIMILARITY]
+        # New to the base (else the base alone anticipates the claim), and every "the X" it
+        # says is introduced by the base's claim or by the element itself.
+        context = set(words(base["claims"][0]))
+        fresh = [i for i in range(len(offers))
+                 if novelty[i] < MAX_BASE_SIMILARITY and _grounded(offers[i][0], context)]  # fmt: skip
         if not fresh:
             return None
-        method_base = bool(_METHOD.match(anatomy.preamble))
-        # Substitute when an offer is close to one base element (the same role, another way of
-        # filling it); add otherwise. The closest-to-a-base-element offer is the substitute.
+        # The fresh offer closest to one base element fits best: it plays a part the claim
+        # already knows (a predictable result). Close enough, it may replace that element.
         to_own = offer_v[fresh] @ own_v.T
         best = int(np.unravel_index(np.argmax(to_own), to_own.shape)[0])
+        if to_own[best].max() < MIN_FIT:  # nothing the references offer plays a part in this claim
+            return None
         pick, swap = fresh[best], int(np.argmax(to_own[best]))
         element, source = offers[pick]
         if _GERUND.match(element) and not method_base:
@@ -272,7 +318,9 @@ class Combiner:
             extra.insert(0, (replaced, base["id"]))
         dependents, used = [], {e.lower() for e in new_elements}
         for text, doc_id in extra:
-            if len(dependents) == self.max_dependents or text.lower() in used or _GERUND.match(text):
+            if len(dependents) == self.max_dependents or text.lower() in used:
+                continue
+            if not (_fits(text, method_base, method_base) or _DEFINITE.match(text)):
                 continue
             used.add(text.lower())
             dependents.append(_dependent(anatomy.subject, 1, text))
@@ -283,6 +331,7 @@ class Combiner:
             secondary=[d["id"] for d in secondaries],
             rationale=rationale,
             subject=anatomy.subject,
+            preamble=preamble,
             claim1=claim1,
             dependents=dependents,
             elements=elements,
@@ -312,30 +361,37 @@ class Combiner:
         return out
 
 
+def _opening(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` up to its last full stop (all of it when it has none)."""
+    end = text.rfind(". ")
+    end = len(text) - 1 if text.endswith(".") else end
+    return text[: end + 1] if end > 0 else text
+
+
 def combine_prompts(combos: Sequence[Combination], mode: str) -> list[str]:
-    """The prompt that makes the LM write the rest of each combination.
-
-    Bottom-up, the claims come first and the LM writes the abstract and then the title from
-    them. Top-down, the LM writes the title (opened with the claimed subject) and the abstract
-    before it sees the claims, which :func:`attach_claims` then puts in place.
-    """
-    mode = check_mode(mode)
-    prompts = []
-    for c in combos:
-        if mode == BOTTOM_UP:
-            numbered = list(enumerate(c.claims, start=1))
-            prompts.append(f"{HEADER}\n\n## Claims\n{format_claims(numbered)}\n\n## Abstract\n")
-        else:
-            prompts.append(f"{HEADER}\n\n## Title\n{c.subject[:1].upper() + c.subject[1:]}")
-    return prompts
+    """The bottom-up prompt of each combination: its claims, then the abstract opened with the
+    claimed subject (the preamble), for the LM to continue and then to title."""
+    if check_mode(mode) != BOTTOM_UP:
+        raise PatentlabError("combine_prompts makes the bottom-up prompts; top-down runs in two passes")
+    numbered = [format_claims(list(enumerate(c.claims, start=1))) for c in combos]
+    return [
+        f"{HEADER}\n\n## Claims\n{claims}\n\n## Abstract\n{c.preamble}"
+        for claims, c in zip(numbered, combos, strict=True)
+    ]
 
 
-def attach_claims(text: str, combo: Combination, mode: str) -> str:
-    """A top-down text with its sampled claims replaced by the combination's (bottom-up: as is)."""
-    if check_mode(mode) != TOP_DOWN:
-        return text
-    head = text.split("\n\n## Claims", 1)[0].rstrip()
-    return f"{head}\n\n## Claims\n{format_claims(list(enumerate(combo.claims, start=1)))}\n"
+def format_combined(combo: Combination, title: str, abstract: str) -> str:
+    """A top-down patent: the LM's title and abstract, then the combination's claims."""
+    claims = format_claims(list(enumerate(combo.claims, start=1)))
+    return f"{HEADER}\n\n## Title\n{title}\n\n## Abstract\n{abstract}\n\n## Claims\n{claims}\n"
 
 
 def sample_combined(
@@ -343,11 +399,34 @@ def sample_combined(
 ) -> list[Generation]:
     """Let ``generator`` write the abstract and title of each combination (keyword arguments go
     to :meth:`~patentlab.generate.sample.BaseGenerator.generate`); each
-    :class:`~patentlab.generate.sample.Generation` carries its combination."""
-    generations = generator.generate(combine_prompts(combos, mode), **kwargs)
+    :class:`~patentlab.generate.sample.Generation` carries its combination.
+
+    Bottom-up is one pass under the patent skeleton: the claims, then the abstract (opened with
+    the claimed subject), then the title. Top-down runs in two short passes, each one line: the
+    title, opened with the claimed subject; then the abstract under that title, opened with the
+    preamble. The claims follow them as built: top-down, the title and abstract are written from
+    the combination before the claims are read.
+    """
+    if check_mode(mode) == BOTTOM_UP:
+        generations = generator.generate(combine_prompts(combos, mode), **kwargs)
+    else:
+        title_prompts = [f"{HEADER}\n\n## Title\n{_opening(c.subject)}" for c in combos]
+        line = {**kwargs, "structure": "free"}
+        titles = generator.generate(title_prompts, **{**line, "max_new_tokens": TITLE_TOKENS})
+        heads = [_first_line(t.text.split("## Title\n", 1)[1]).rstrip(" ,;:") for t in titles]
+        abstract_prompts = [
+            f"{HEADER}\n\n## Title\n{head}\n\n## Abstract\n{c.preamble}"
+            for head, c in zip(heads, combos, strict=True)
+        ]
+        abstracts = generator.generate(abstract_prompts, **{**line, "max_new_tokens": ABSTRACT_TOKENS})
+        generations = []
+        for c, head, t, a in zip(combos, heads, titles, abstracts, strict=True):
+            abstract = _whole_sentences(_first_line(a.text.split("## Abstract\n", 1)[1]))
+            a.text = format_combined(c, head, abstract)
+            a.prompt = title_prompts[len(generations)]
+            a.new_tokens += t.new_tokens
+            a.finished = True  # the claims are the combination's own, complete
+            generations.append(a)
     for g, combo in zip(generations, combos, strict=True):
-        if check_mode(mode) == TOP_DOWN:
-            g.text = attach_claims(g.text, combo, mode)
-            g.finished = True  # the claims are the combination's own, complete
         g.combination = combo.to_dict()
     return generations
