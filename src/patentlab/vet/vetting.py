@@ -312,6 +312,13 @@ def vet_generations(
                 # Sets each map and its failures ("anticipated", "unsupported").
                 maps = map_accepted(inventions, index, obviousness, show_progress=show_progress)
         accepted = [inv for inv in inventions if inv.accepted]
+        if realism_result.get("computed"):
+            # The headline share is of what finally passed every gate (what gets published).
+            passed = [inv.p_real for inv in accepted if inv.p_real is not None]
+            realism_result["share_before_gates"] = realism_result.get("share")
+            realism_result["share"] = (
+                round(sum(p >= 0.5 for p in passed) / len(passed), 4) if passed else None
+            )
         vectors = novelty_index.embed(texts) if novelty_index.config.encoder else None
         keep = [inv.index for inv in accepted]
         diversity = batch_diversity(texts, vectors)
