@@ -561,5 +561,5 @@ def is_current(path: str | Path) -> bool:
 
     try:
         return read_json(Path(path) / MANIFEST).get("format") == FORMAT_VERSION
-    except PatentlabError:
+    except (PatentlabError, OSError):  # no index there yet (a fresh work dir) or an unreadable one
         return False
