@@ -9,8 +9,7 @@ with a predictable result. :class:`Combiner` builds exactly that from the retrie
    other documents;
 3. a new **claim 1**: the base's preamble, transition and elements, plus one element of a
    secondary reference, either *added* ("combining known elements") or *substituted* for the
-   base element it is closest to ("simple substitution"); a method step of a secondary method
-   claim added to a product claim is "a known technique applied to a known device";
+   base element it is closest to ("simple substitution");
 4. **dependent claims** that each add one further element of the references and say which
    claim they depend on ("The lamp of claim 1, further comprising …").
 
@@ -39,11 +38,9 @@ if TYPE_CHECKING:
     from patentlab.generate.sample import Generation
     from patentlab.index.hybrid import SearchIndex
 
-RATIONALES = (
-    "combining known elements",
-    "simple substitution",
-    "known technique applied to a known device",
-)
+#: The rationales produced. ("A known technique applied to a known device", a step of a method
+#: grafted onto a product claim, read as nonsense in trials and is not produced.)
+RATIONALES = ("combining known elements", "simple substitution")
 STRATEGIES = ("combine", "skeleton", "free")
 #: New tokens of the top-down passes: a title line, then an abstract line.
 TITLE_TOKENS = 16
@@ -292,11 +289,7 @@ class Combiner:
             return None
         pick, swap = fresh[best], int(np.argmax(to_own[best]))
         element, source = offers[pick]
-        if _GERUND.match(element) and not method_base:
-            rationale = RATIONALES[2]
-            element = f"wherein the {anatomy.subject} is configured for {element}"
-            swap = -1
-        elif to_own[best, swap] >= 0.5 and len(base_elements) > 2 and self.rng.random() < 0.5:
+        if to_own[best, swap] >= 0.5 and len(base_elements) > 2 and self.rng.random() < 0.5:
             rationale = RATIONALES[1]
         else:
             rationale, swap = RATIONALES[0], -1
