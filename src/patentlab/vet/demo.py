@@ -3,8 +3,9 @@
 Both batches are grounded ("combine", :mod:`patentlab.generate.combine`): each claim set combines
 the claim-1 elements of a real base patent with one element of its nearest neighbour in the same
 CPC subclass, and the model writes the abstract and the title. One batch is top-down on bases
-drawn at random; the other is bottom-up on bases in a Y02 field (photovoltaic energy,
-``Y02E 10/50``), so the demo shows obvious inventions asked for in a green field. Without a
+drawn at random; the other is bottom-up on bases found by the words of a Y02 field
+("photovoltaic solar cell", Y02E 10/50), so the demo shows obvious inventions asked for in a
+green field. Without a
 corpus (the corpus stage not run) there is nothing to combine and the model writes everything.
 
 It uses the generate stage's fine-tuned model when that stage has run (else the packaged base
@@ -24,12 +25,13 @@ from patentlab import console
 from patentlab.demo_context import DemoContext
 
 #: Two batches of grounded ("combine") inventions, one per direction: top-down on bases drawn at
-#: random, bottom-up on bases in a Y02 field (photovoltaic energy). Each claim set is built from
+#: random, bottom-up on bases found by words of a Y02 field (photovoltaic energy, Y02E 10/50; the
+#: CPC code itself finds too few bases in the bundled corpus). Each claim set is built from
 #: real claim elements (a base patent and its nearest neighbours in the same CPC subclass); the
 #: model writes the abstract and title. Small enough for the vet stage's budget on 2 CPU cores.
 DEMO_BATCHES: tuple[dict, ...] = (
     {"name": "top-down", "mode": "top-down", "n": 12, "topic": None},
-    {"name": "y02e-10-50", "mode": "bottom-up", "n": 12, "topic": "Y02E 10/50"},
+    {"name": "photovoltaic", "mode": "bottom-up", "n": 12, "topic": "photovoltaic solar cell"},
 )
 GENERATIONS = "generations.jsonl"
 #: Combine: the model writes a title and an abstract only (the claims are built), so 160 new

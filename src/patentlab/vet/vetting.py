@@ -302,7 +302,13 @@ def vet_generations(
                 )
             )
         # The realism gate, then the map (the dearest check) on what passed everything else.
-        realism_result = _realism(inventions, texts, novelty_index) if realism else {}
+        # What the model wrote is what realism judges: for a grounded ("combine") invention the
+        # title and abstract (its claims are real claim elements, verbatim).
+        realism_texts = [
+            patent_text(p.title, p.abstract, []) if inv.combination else t
+            for p, inv, t in zip(parsed, inventions, texts, strict=True)
+        ]
+        realism_result = _realism(inventions, realism_texts, novelty_index) if realism else {}
         for inv, ev in zip(inventions, evidence, strict=True):
             ev.p_real, ev.realism_gate = inv.p_real, realism_result.get("gate")
             inv.failures.update(apply_checks(ev, ("realism",)))
