@@ -157,12 +157,12 @@ def sample_cmd(
             titles = [r["title"] for r in records if r.get("title")]
         else:
             claims = [r["claims"] for r in records if r.get("claims")]
+    strategy = strategy or ("combine" if index is not None else structure)
+    if strategy == "combine" and (index is None or titles or claims):  # checked before the model loads
+        raise PatentlabError("--strategy combine needs --index (and takes no --title or --from)")
     opt.set_torch_threads(threads)
     generator = load_generator(model, engine=engine, device=device, threads=threads or None, dtype=dtype)
-    strategy = strategy or ("combine" if index is not None else structure)
     if strategy == "combine":
-        if index is None or titles or claims:
-            raise PatentlabError("--strategy combine needs --index (and takes no --title or --from)")
         from patentlab.generate.combine import Combiner, sample_combined
         from patentlab.index.hybrid import SearchIndex
 
