@@ -386,7 +386,7 @@ def check_phrase_loop(patent: ParsedPatent, stats: dict, config: CheckConfig) ->
     return f"the {stats['loop_section']} says '{stats['loop_phrase']}' {stats['loop_repeats']} times in a row"
 
 
-_MODIFIER_END = re.compile(r"(?:ed|ive|ous|able|ible)$")
+_MODIFIER_END = re.compile(r"(?:ed|ive|ous|able|ible|ly)$")
 _TITLE_VERB = re.compile(r"\b(?:is|are|was|were|will|can|has|have|had)\b", re.I)
 
 
