@@ -60,7 +60,8 @@ _SUBJECT_END = re.compile(
 FUNCTION_WORDS = frozenset(
     """a an the said and or of to in on at by for from with as is are was were be been being has
     have that which wherein whereby when where so such than then into onto upon under over via its
-    their this these those nor but if whether while within without between""".split()  # noqa: SIM905
+    their this these those nor but if whether while within without between having comprising including
+    containing""".split()  # noqa: SIM905
 )
 
 
