@@ -34,6 +34,8 @@ VARIANTS: dict[str, dict[str, object]] = {
     "free": {"structure": "free", "no_repeat_ngram_size": 0, "distinct_lines": False},
     "skeleton": {"structure": "skeleton", "no_repeat_ngram_size": 0, "distinct_lines": False},
     "guarded": {"structure": "skeleton", "distinct_lines": True},
+    # Issue 22: claims built from real claim elements (needs --index); the model writes the prose.
+    "combine": {"strategy": "combine", "structure": "skeleton", "distinct_lines": True},
 }
 GUARD_NGRAM = 4
 
@@ -68,6 +70,10 @@ def main() -> None:
     parser.add_argument(
         "--guard-ngram", type=int, default=GUARD_NGRAM, help="The guarded variant's n-gram size."
     )
+    parser.add_argument(
+        "--index", default=None, help="A search index of the real corpus: the combine variant's references "
+        "and the obviousness map of every variant (e.g. runs/demo/search).",
+    )  # fmt: skip
     parser.add_argument("--topic", default=None, help="Seed every prompt with this topic (text or CPC code).")
     parser.add_argument("--classifier", default=None, help="A classifier folder for p_green (optional).")
     parser.add_argument("--max-new-tokens", type=int, default=320)
@@ -109,7 +115,11 @@ def main() -> None:
         print(f"sampling {args.n} {mode} patents ({name}) from {args.model or 'smollm2-135m'}"
               f" with {args.engine} …", flush=True)  # fmt: skip
         variant = dict(VARIANTS[name])
-        if name == "guarded":
+        if name == "combine":
+            if not args.index:
+                parser.error("the combine variant needs --index")
+            variant.update(index=args.index, exclude_ids=[d.id for d in docs])
+        if name in ("guarded", "combine"):
             variant["no_repeat_ngram_size"] = args.guard_ngram
         sample_generations(
             args.model, gens[key], n=args.n, mode=mode, engine=args.engine, threads=args.threads,
@@ -119,7 +129,7 @@ def main() -> None:
         print(f"vetting {mode} ({name}) …", flush=True)
         reports[key] = vet_generations(
             gens[key], index, work / f"vetted-{mode}-{name}", classifier=args.classifier,
-            prices=Prices(args.usd_per_cpu_hour, args.usd_per_gpu_hour),
+            prices=Prices(args.usd_per_cpu_hour, args.usd_per_gpu_hour), index=args.index,
         ).to_dict()  # fmt: skip
 
     # Novelty speed: the index against difflib over every document, on the same texts.
@@ -144,8 +154,9 @@ def main() -> None:
         f"and realism included. Green: p_green from `{args.classifier or 'no classifier'}`.",
         "",
         "| mode | variant | generated | accepted | **hit rate** | realism share | reproductions "
-        "| CPU s per accepted | **US$ per accepted** | tokens/s | distinct-2 | self-BLEU |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU s per accepted | **US$ per accepted** | tokens/s | distinct-2 | self-BLEU "
+        "| obviousness map of the mapped: anticipated / obvious / unsupported |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for (mode, name), rep in reports.items():
         acc = rep["cost"]["per_accepted"]
@@ -160,7 +171,7 @@ def main() -> None:
             f"| **{rep['hit_rate']:.0%}** "
             f"| {'–' if share is None else f'{share:.0%}'} | {reproductions} "
             f"| {_fmt(acc['cpu_seconds'], '.1f')} | **{_fmt(acc['usd'], '.6f')}** | {tps:.1f} "
-            f"| {div.get('distinct_2')} | {div.get('self_bleu')} |"
+            f"| {div.get('distinct_2')} | {div.get('self_bleu')} | {_classes(rep)} |"
         )
     lines += targets(reports, args.modes)
     lines += ["", "Funnel: each invention leaves at its first failing check (removed); *failed* counts every",
@@ -193,6 +204,7 @@ def main() -> None:
         f"Real patents through the same structural checks: {overall:.1%} of {n_real} bundled full records",
         "pass every one (" + ", ".join(f"{c} {p:.1%}" for c, p in per_check.items()) + ").",
     ]
+    lines += accepted_examples(work, [k for k in reports if k[1] == "combine"] or list(reports))
     md = "\n".join(lines) + "\n"
     print(md)
     if not args.no_write:
@@ -290,6 +302,39 @@ def novelty_speed(index, docs, texts) -> tuple[float, float, bool]:
         )
         slow.append(best if best >= index.config.seed_n else 0)
     return t_index, time.perf_counter() - t0, fast == slow
+
+
+def _classes(rep: dict) -> str:
+    classes = (rep.get("obviousness") or {}).get("classes")
+    if not classes:
+        return "–"
+    return " / ".join(str(classes[c]) for c in ("anticipated", "obvious_combination", "unsupported"))
+
+
+def accepted_examples(work: Path, keys: list, k: int = 5, seed: int = 0) -> list[str]:
+    """``k`` accepted inventions in full, drawn with a fixed seed, with their references."""
+    import random
+
+    from patentlab.vet.vetting import read_vetted
+
+    pool = [
+        row
+        for mode, name in keys
+        for row in read_vetted(work / f"vetted-{mode}-{name}")[0]
+        if row["accepted"]
+    ]
+    picked = random.Random(seed).sample(pool, min(k, len(pool)))
+    lines = ["", f"{len(picked)} accepted inventions, drawn at random (seed {seed}), in full:", ""]
+    for row in picked:
+        p, combo, m = row["parsed"], row.get("combination") or {}, row.get("obviousness") or {}
+        lines += [f"**{p['title']}**", "", f"> {p['abstract']}", ""]
+        lines += [f"> {n}. {c}" for n, c in zip(p["claim_numbers"], p["claims"], strict=True)]
+        if combo:
+            cited = ", ".join(m.get("combination", []))
+            lines += ["", f"Built from base {combo['base']} and {', '.join(combo['secondary'])} "
+                      f"({combo['rationale']}); the map: {m.get('class')} citing {cited}."]  # fmt: skip
+        lines.append("")
+    return lines
 
 
 def _fmt(x, spec: str) -> str:

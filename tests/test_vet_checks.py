@@ -15,14 +15,18 @@ from patentlab.generate.parse import ParsedPatent, parse_patent
 from fuzz_harness import strategies
 from patentlab.vet.checks import (
     CHECK_CODES,
-    CHECK_DESCRIPTIONS,
+    CHECKS,
+    Check,
     CheckConfig,
+    Evidence,
     claim_form,
     claim_references,
+    measure,
     parse_record,
     phrase_loop,
     run_checks,
 )
+from patentlab.vet.novelty import NoveltyResult
 from patentlab.vet.text import words
 
 GOOD = """# Patent
@@ -64,7 +68,10 @@ BAD_EXAMPLES = {
         "of the seal.\n"
         "2. The irrigation valve of claim 1, wherein the handle is red."
     ),
-    "length": _patent(GOOD_CLAIMS, title=" ".join(f"valve{i}" for i in range(40))),
+    "length": _patent(GOOD_CLAIMS, abstract="An irrigation valve."),
+    "claim_parents": _patent(GOOD_CLAIMS.replace("of claim 2", "").replace("  ", " ")),
+    "title_form": _patent(GOOD_CLAIMS, title="Adjustable valve for irrigation lines under a controlled"),
+    "doubled_words": _patent(GOOD_CLAIMS.replace("a coil spring", "a coil spring spring spring")),
     "degeneration": _patent(
         "1. An irrigation valve comprising a housing, "
         + "a gate connected to a spring and a housing, " * 12
@@ -136,7 +143,7 @@ ISSUE_FAILURES = {
 EXPECTED = {
     "duplicate_numbering": {"duplicate_numbering"},
     "self_reference claim": {"self_reference", "claim_form"},
-    "self_reference title": {"self_reference"},
+    "self_reference title": {"self_reference", "title_form"},
     "phrase_loop": {"phrase_loop"},
     "phrase_loop short": {"phrase_loop"},
     "claim_form": {"claim_form"},
@@ -188,8 +195,44 @@ def test_phrase_loop_counts_sayings_in_a_row_only():
     assert phrase_loop(words(spread))[0] < 3
 
 
-def test_every_code_has_a_description():
-    assert set(CHECK_DESCRIPTIONS) == set(CHECK_CODES)
+#: For each check that needs more than the text, evidence that fails it.
+FAILING_EVIDENCE = {
+    "coherence": {"coherence": "title and claim 1 cosine 0.05 < 0.2"},
+    "reproduction": {"novelty": NoveltyResult(reproduction_of="US123", reasons=["jaccard 0.9"])},
+    "realism": {"p_real": 0.05, "realism_gate": 0.3},
+    "anticipated": {"obviousness": {"class": "anticipated", "combination": ["US1"], "elements": []}},
+    "unsupported": {
+        "obviousness": {
+            "class": "unsupported",
+            "combination": [],
+            "elements": [{"text": "a gate", "doc_id": None}],
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.code)
+def test_every_check_conforms(check: Check):
+    """The family's conformance test: a declared code and description, a pass on a good patent
+    with clean evidence, and a one-line failure on its own bad example."""
+    assert check.code.isidentifier() and check.code.islower()
+    assert len(check.description) > 20 and check.needs in ("text", "coherence", "novelty", "realism", "map")
+    assert [c.code for c in CHECKS].count(check.code) == 1
+    good = parse_patent(GOOD)
+    obvious = {"class": "obvious_combination", "combination": ["A", "B"]}
+    clean = Evidence(good, measure(good), CheckConfig(), novelty=NoveltyResult(), p_real=0.9,
+                     realism_gate=0.3, obviousness=obvious)  # fmt: skip
+    assert check(clean) is None
+    if check.needs == "text":
+        bad_patent = BAD_EXAMPLES[check.code]
+        bad = Evidence(bad_patent, measure(bad_patent), CheckConfig())
+    else:
+        bad = Evidence(good, measure(good), CheckConfig(), **FAILING_EVIDENCE[check.code])
+    detail = check(bad)
+    assert isinstance(detail, str) and detail and "\n" not in detail
+    # Missing evidence passes: a check that cannot judge does not reject.
+    if check.needs != "text":
+        assert check(Evidence(good, measure(good), CheckConfig())) is None
 
 
 def test_good_example_passes_every_check():

@@ -132,6 +132,8 @@ def sample_cmd(
     no_repeat_ngram_size: opt.NoRepeatNgram = 4,
     distinct_lines: opt.DistinctLines = True,
     out: Path = typer.Option(None, "--out", help="Write generations and their parses as JSONL."),
+    strategy: opt.Strategy = None,
+    index: opt.IndexDir = None,
 ) -> None:
     """Sample patents (batched with a KV cache, or llama.cpp); the same seed gives the same patents."""
     from patentlab.generate.sample import SamplingConfig, load_generator
@@ -155,11 +157,23 @@ def sample_cmd(
             titles = [r["title"] for r in records if r.get("title")]
         else:
             claims = [r["claims"] for r in records if r.get("claims")]
+    strategy = strategy or ("combine" if index is not None else structure)
+    if strategy == "combine" and (index is None or titles or claims):  # checked before the model loads
+        raise PatentlabError("--strategy combine needs --index (and takes no --title or --from)")
     opt.set_torch_threads(threads)
     generator = load_generator(model, engine=engine, device=device, threads=threads or None, dtype=dtype)
-    generations = generator.sample(
-        mode, n, titles=titles, claims=claims, topic=topic, progress=True, **config.to_dict()
-    )
+    if strategy == "combine":
+        from patentlab.generate.combine import Combiner, sample_combined
+        from patentlab.index.hybrid import SearchIndex
+
+        with SearchIndex.open(index) as search_index:
+            combos = Combiner(search_index, seed=seed).combine(n, topic)
+        generations = sample_combined(generator, combos, mode, progress=True, **config.to_dict())
+    else:
+        config = SamplingConfig(**{**config.to_dict(), "structure": strategy})
+        generations = generator.sample(
+            mode, n, titles=titles, claims=claims, topic=topic, progress=True, **config.to_dict()
+        )
     print_generations(generations)
     stats = generator.last_stats
     console.err.print(

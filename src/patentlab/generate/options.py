@@ -6,6 +6,7 @@ help text lives in one place.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -54,6 +55,23 @@ Structure = Annotated[
     typer.Option(
         help="skeleton (the patent's headers and claim numbering forced, free text inside each "
         "section, a token budget per section) or free (unconstrained sampling)."
+    ),
+]
+Strategy = Annotated[
+    str | None,
+    typer.Option(
+        help="combine (claims built from real claim elements of a base patent and its nearest "
+        "neighbours in --index, the model writes the abstract and title; the default when --index "
+        "is given), skeleton (the model writes everything inside the patent skeleton; the default "
+        "without an index) or free (unconstrained sampling)."
+    ),
+]
+IndexDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--index",
+        help="A search index of the real corpus (patentlab search index): where the combine "
+        "strategy finds its base and secondary references.",
     ),
 ]
 Topic = Annotated[

@@ -98,6 +98,8 @@ class Generation:
     seed: int
     #: The topic the prompt was seeded with (:meth:`patentlab.generate.topic.Topic.to_dict`).
     topic: dict[str, Any] | None = None
+    #: What a grounded ("combine") text was built from (see :mod:`patentlab.generate.combine`).
+    combination: dict[str, Any] | None = None
 
     def parse(self) -> ParsedPatent:
         """The text read back into title, abstract and claims, with what is missing."""

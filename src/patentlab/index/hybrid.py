@@ -564,5 +564,5 @@ def is_current(path: str | Path) -> bool:
         return False
     try:
         return read_json(manifest).get("format") == FORMAT_VERSION
-    except PatentlabError:
+    except (PatentlabError, OSError):  # an unreadable or damaged one
         return False

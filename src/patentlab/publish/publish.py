@@ -109,6 +109,9 @@ def provenance(row: dict[str, Any], generation: dict[str, Any]) -> dict[str, Any
         "row": row.get("index"),
         "prompt": row.get("prompt"),
         "topic": row.get("topic") or generation.get("topic"),  # what the prompt was seeded with
+        # A grounded invention's references: base and secondary doc ids, each element's source,
+        # the rationale (generate/combine.py). None for text the model wrote whole.
+        "combination": row.get("combination"),
         "device": generation.get("device"),
         "vetting": {
             "nearest_training_doc": novelty.get("cosine_doc"),

@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
+from patentlab.claims import strip_number
+
 SITEMAP = "sitemap.xml"
 FEED = "feed.jsonl"
 PARQUET = "inventions.parquet"
@@ -93,7 +95,7 @@ def _cpc(record: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _claim(text: str) -> str:
-    return text.split(". ", 1)[-1] if text[:1].isdigit() else text
+    return strip_number(text)[1]  # the claim anatomy's numbering (patentlab/claims.py)
 
 
 def meta_tags(record: Mapping[str, Any], url: str, contributor: str | None = None) -> str:

@@ -19,13 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from patentlab.claims import FUNCTION_WORDS as _TITLE_END_WORDS
+from patentlab.claims import claim_references, orphan_claims, parse_claim, parse_claims
 from patentlab.generate.formats import TOP_DOWN, format_patent
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.vet.text import distinct_n, repeated_ngram_ratio, words
-
-# "claim 3", "claims 1 or 2", "any one of claims 1 to 4", "claims 1-3, 5 and 7"
-_CLAIM_REF = re.compile(r"\bclaims?\s+(\d+(?:\s*(?:,|-|–|to|or|and|through|,\s*or|,\s*and)\s*\d+)*)", re.I)
-_NUMBER = re.compile(r"\d+")
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -47,19 +45,6 @@ _FUNCTION_WORDS = _wordset("""a an the said and or of to in on at by for from wi
     be been being has have that which wherein whereby when where so such than then""")
 
 
-# The transition of a claim: where the preamble ends and the body (the elements) begins. Longer
-# forms come first so "consisting essentially of" is not read as "consisting".
-_TRANSITION = re.compile(
-    r"\b(?:which\s+comprises|comprising|comprises|comprised\s+of|comprise"
-    r"|consisting\s+essentially\s+of|consisting\s+of|consists\s+essentially\s+of|consists\s+of"
-    r"|characteri[sz]ed\s+(?:in\s+that|by)|including|includes|include|containing|contains"
-    r"|composed\s+of|selected\s+from|having|has|wherein|whereby)\b",
-    re.I,
-)
-# Two-part ("European") claims put the known elements in the preamble, before "characterized".
-_TWO_PART = re.compile(r"^characteri[sz]ed", re.I)
-# What separates one element of a claim body from the next.
-_ELEMENT_SEP = re.compile(r"[;:,]|\b(?:and|wherein|whereby|characteri[sz]ed)\b", re.I)
 # A claim that carries a number of its own after the parser took the first: "1. 1. A lens …".
 _LEADING_NUMBER = re.compile(r"^\s*(?:claim\s*)?[(\[]?\d+\s*[.):\]]+(?:\s|$)", re.I)
 # Sentences about the document rather than the invention. Real patents never say "described in
@@ -118,46 +103,13 @@ class CheckConfig:
     loop_min_words: int = 3
     loop_min_repeats: int = 3
     loop_max_gap: int = 2
-
-
-#: The reason codes, in the order the funnel applies them.
-CHECK_CODES: tuple[str, ...] = (
-    "sections",
-    "claim_numbering",
-    "duplicate_numbering",
-    "claim1_independent",
-    "claim_dependencies",
-    "claim_form",
-    "antecedent_basis",
-    "self_reference",
-    "length",
-    "degeneration",
-    "phrase_loop",
-)
-
-CHECK_DESCRIPTIONS: dict[str, str] = {
-    "sections": "title, abstract and claims are present and none was cut off",
-    "claim_numbering": "claims are numbered 1..n",
-    "duplicate_numbering": "no claim text starts with a number of its own ('1. 1. A lens …')",
-    "claim1_independent": "claim 1 refers to no other claim",
-    "claim_dependencies": "every dependent claim refers to an earlier claim",
-    "claim_form": "claim 1 has a preamble, a transition ('comprising' …) and at least two elements",
-    "antecedent_basis": "'the X' / 'said X' follows an earlier mention of X in the claim chain",
-    "self_reference": "no sentence about the document itself ('described in the text', '… is described.')",
-    "length": "title, abstract, claim 1 and claim count within bounds",
-    "degeneration": "no repetition loops (repeated 8-grams) and enough distinct bigrams",
-    "phrase_loop": "no phrase of 3+ words said 3 times in a row in the title or the abstract",
-}
+    #: A title is a whole noun phrase of at most this many words.
+    max_title_phrase_words: int = 20
 
 
 def parse_record(record: Mapping[str, Any]) -> ParsedPatent:
     """A corpus-schema record (a real patent) through the same markdown and parser as generations."""
     return parse_patent(format_patent(record, TOP_DOWN), finished=True)
-
-
-def claim_references(claim: str) -> list[int]:
-    """The claim numbers a claim refers to ("The method of claim 2 or 3" -> ``[2, 3]``)."""
-    return [int(n) for match in _CLAIM_REF.finditer(claim) for n in _NUMBER.findall(match.group(1))]
 
 
 def claim_chains(patent: ParsedPatent) -> list[str]:
@@ -223,24 +175,14 @@ def definite_terms(text: str, start: int = 0) -> tuple[list[str], list[str]]:
 
 
 def claim_form(claim: str) -> dict[str, Any]:
-    """The parts of a claim: its transition, the words of its preamble and its elements.
-
-    The transition is the first of "comprising", "consisting (essentially) of", "including",
-    "having", "wherein", "characterized in that" … (see ``_TRANSITION``). Elements are the
-    clauses of 2+ words after it, split at ";", ":", ",", "and", "wherein" and "whereby"; in a
-    two-part claim ("…, characterized in that …") the preamble's clauses count too.
-    """
-    match = _TRANSITION.search(claim)
-    if match is None:
+    """The parts of a claim the form check reads, from the claim anatomy (:mod:`patentlab.claims`):
+    its transition, the content words of its preamble and its clauses of 2+ words (split at
+    ";", ":", ",", "and", "wherein" and "whereby"; in a two-part claim the preamble's too)."""
+    anatomy = parse_claim(claim)
+    if anatomy.transition is None:
         return {"transition": None, "preamble_words": len(words(claim)), "elements": 0}
-    preamble, body = claim[: match.start()], claim[match.end() :]
-    content = [w for w in words(preamble) if w not in _FUNCTION_WORDS and not w.isdigit()]
-    parts = _ELEMENT_SEP.split(body)
-    if _TWO_PART.match(match.group(0)):
-        parts += _ELEMENT_SEP.split(preamble)
-    elements = sum(1 for part in parts if len(words(part)) >= 2)
-    transition = " ".join(match.group(0).lower().split())
-    return {"transition": transition, "preamble_words": len(content), "elements": elements}
+    content = [w for w in words(anatomy.preamble) if w not in _FUNCTION_WORDS and not w.isdigit()]
+    return {"transition": anatomy.transition, "preamble_words": len(content), "elements": anatomy.clauses}
 
 
 def phrase_loop(tokens: Sequence[str], config: CheckConfig | None = None) -> tuple[int, str]:
@@ -335,6 +277,14 @@ def measure(patent: ParsedPatent, config: CheckConfig | None = None) -> dict[str
 
 def check_sections(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
     problems = [f"missing {s}" for s in patent.missing] + [f"{s} cut off" for s in patent.truncated]
+    # An abstract that stops on "the" or "by" was cut off by a token budget, wherever it stands.
+    tail = words(patent.abstract)[-1:]
+    if (
+        tail
+        and tail[0] in _TITLE_END_WORDS
+        and not (patent.abstract or "").rstrip().endswith((".", "!", "?", ")"))
+    ):
+        problems.append(f"abstract cut off mid-sentence ('… {tail[0]}')")
     return "; ".join(problems) or None
 
 
@@ -444,20 +394,184 @@ def check_phrase_loop(patent: ParsedPatent, stats: dict, config: CheckConfig) ->
     return f"the {stats['loop_section']} says '{stats['loop_phrase']}' {stats['loop_repeats']} times in a row"
 
 
-CheckFn = Callable[[ParsedPatent, dict, CheckConfig], "str | None"]
-CHECKS: dict[str, CheckFn] = {
-    "sections": check_sections,
-    "claim_numbering": check_claim_numbering,
-    "duplicate_numbering": check_duplicate_numbering,
-    "claim1_independent": check_claim1_independent,
-    "claim_dependencies": check_claim_dependencies,
-    "claim_form": check_claim_form,
-    "antecedent_basis": check_antecedent_basis,
-    "self_reference": check_self_reference,
-    "length": check_length,
-    "degeneration": check_degeneration,
-    "phrase_loop": check_phrase_loop,
-}
+_MODIFIER_END = re.compile(r"(?:ed|ive|ous|able|ible|ly)$")
+_TITLE_VERB = re.compile(r"\b(?:is|are|was|were|will|can|has|have|had)\b", re.I)
+
+
+def check_claim_parents(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    orphans = orphan_claims(parse_claims(patent.claims, patent.claim_numbers))
+    if not orphans:
+        return None
+    return f"claim {orphans[0]} names no earlier claim and is not an independent claim ('A …')"
+
+
+def check_title_form(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    tokens = words(patent.title)
+    if not tokens:
+        return None
+    if len(tokens) > config.max_title_phrase_words:
+        return f"the title has {len(tokens)} words, more than {config.max_title_phrase_words}"
+    if tokens[-1] in _TITLE_END_WORDS:
+        return f"the title stops on '{tokens[-1]}'"
+    # "… under a controlled": an article, then a modifier, and no noun after it.
+    if len(tokens) >= 2 and tokens[-2] in ("a", "an", "the") and _MODIFIER_END.search(tokens[-1]):
+        return f"the title stops mid-phrase on '{tokens[-2]} {tokens[-1]}'"
+    verb = _TITLE_VERB.search(patent.title)
+    return f"the title is a sentence ('{verb.group(0)}'), not a noun phrase" if verb else None
+
+
+def check_doubled_words(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
+    # Real patents carry the odd typo ("a a", "structure structure") once; a model that stutters
+    # does it in the title, three times in a row, or again and again.
+    sections = [("title", patent.title), ("abstract", patent.abstract)]
+    sections += [(f"claim {n}", c) for n, c in zip(patent.claim_numbers, patent.claims, strict=False)]
+    found = [(name, m.group(0)) for name, text in sections for m in _DOUBLED.finditer(text or "")
+             if m.group(1).lower() not in _DOUBLING_ALLOWED]  # fmt: skip
+    tripled = [(name, m.group(0)) for name, text in sections for m in _TRIPLED.finditer(text or "")]
+    bad = tripled or [f for f in found if f[0] == "title"] or (found if len(found) >= 2 else [])
+    return f"the {bad[0][0]} says '{bad[0][1]}'" if bad else None
+
+
+_DOUBLED = re.compile(r"\b([a-z]+)\s+\1\b", re.I)
+_TRIPLED = re.compile(r"\b([a-z]+)\s+\1\s+\1\b", re.I)
+# "that that" and "had had" are English.
+_DOUBLING_ALLOWED = frozenset({"that", "had"})
+
+
+# -- the family -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Evidence:
+    """What the checks read about one invention.
+
+    The structural checks need only the parsed text, its measurements and the thresholds; the
+    vetting run adds the other evidence as it computes it (novelty against the training text,
+    section coherence, the realism score and its gate, the obviousness map). A check whose
+    evidence is missing passes: it cannot judge.
+    """
+
+    patent: ParsedPatent
+    stats: dict[str, Any]
+    config: CheckConfig
+    novelty: Any = None  # a NoveltyResult (vet/novelty.py)
+    coherence: str | None = None  # the coherence check's failure detail (vet/coherence.py)
+    p_real: float | None = None  # out-of-fold P(real) (vet/realism.py)
+    realism_gate: float | None = None  # the P(real) below which an invention fails
+    obviousness: dict[str, Any] | None = None  # the obviousness map (vet/obviousness.py)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One vet check: a stable reason code, what it asks of an invention, and the function that
+    asks it (``None`` when the invention passes, else a short detail for the report).
+
+    ``needs`` names the evidence beyond the text: ``"text"`` checks run anywhere (real patents,
+    contributor bundles, the scale jobs); the others run inside a vetting run once it has that
+    evidence, in the order of :data:`CHECKS` (the map last: it is the dearest, so it only maps
+    what passed everything else).
+    """
+
+    code: str
+    description: str
+    fn: Callable[[Evidence], str | None]
+    needs: str = "text"
+
+    def __call__(self, evidence: Evidence) -> str | None:
+        return self.fn(evidence)
+
+
+def _text(fn: Callable[[ParsedPatent, dict, CheckConfig], str | None]) -> Callable[[Evidence], str | None]:
+    return lambda e: fn(e.patent, e.stats, e.config)
+
+
+def _coherence(e: Evidence) -> str | None:
+    return e.coherence
+
+
+def _reproduction(e: Evidence) -> str | None:
+    if e.novelty is None or not e.novelty.is_reproduction:
+        return None
+    return f"copies {e.novelty.reproduction_of}: " + "; ".join(e.novelty.reasons)
+
+
+def _realism(e: Evidence) -> str | None:
+    if e.p_real is None or e.realism_gate is None or e.p_real >= e.realism_gate:
+        return None
+    return f"P(real) {e.p_real:.2f} is below the gate {e.realism_gate:.2f}, which 90% of real patents pass"
+
+
+def _anticipated(e: Evidence) -> str | None:
+    m = e.obviousness
+    if not m or m.get("class") != "anticipated":
+        return None
+    return f"anticipated by {m['combination'][0]}: one real document discloses every element of claim 1"
+
+
+def _unsupported(e: Evidence) -> str | None:
+    m = e.obviousness
+    if not m or m.get("class") != "unsupported":
+        return None
+    bare = [el["text"] for el in m.get("elements", []) if not el.get("doc_id")]
+    if bare:
+        return f"no real document discloses {len(bare)} element(s) of claim 1, e.g. '{bare[0][:60]}'"
+    return f"claim 1 needs more than the most documents a combination may cite ({len(m['combination'])})"
+
+
+#: Every vet check, in the order the funnel applies them: the one place a check is declared.
+CHECKS: tuple[Check, ...] = (
+    Check("sections", "title, abstract and claims are present and none was cut off", _text(check_sections)),
+    Check("claim_numbering", "claims are numbered 1..n", _text(check_claim_numbering)),
+    Check("duplicate_numbering", "no claim text starts with a number of its own ('1. 1. A lens …')",
+          _text(check_duplicate_numbering)),
+    Check("claim1_independent", "claim 1 refers to no other claim", _text(check_claim1_independent)),
+    Check("claim_dependencies", "every dependent claim refers to an earlier claim",
+          _text(check_claim_dependencies)),
+    Check("claim_parents", "every claim after the first names an earlier claim ('of claim N') or is "
+          "independent ('A …')", _text(check_claim_parents)),
+    Check("claim_form", "claim 1 has a preamble, a transition ('comprising' …) and at least two elements",
+          _text(check_claim_form)),
+    Check("antecedent_basis", "'the X' / 'said X' follows an earlier mention of X in the claim chain",
+          _text(check_antecedent_basis)),
+    Check("self_reference",
+          "no sentence about the document itself ('described in the text', '… is described.')",
+          _text(check_self_reference)),
+    Check("length", "title, abstract, claim 1 and claim count within bounds", _text(check_length)),
+    Check("title_form", "the title is a whole noun phrase of at most 20 words, not ending in a function word",
+          _text(check_title_form)),
+    Check("doubled_words", "no word said twice in a row ('substrate substrate')", _text(check_doubled_words)),
+    Check("degeneration", "no repetition loops (repeated 8-grams) and enough distinct bigrams",
+          _text(check_degeneration)),
+    Check("phrase_loop", "no phrase of 3+ words said 3 times in a row in the title or the abstract",
+          _text(check_phrase_loop)),
+    Check("coherence", "title, abstract and claim 1 are about the same thing (embedding cosines)",
+          _coherence, needs="coherence"),
+    Check("reproduction", "no copy of a training document (MinHash, common run, embedding cosine)",
+          _reproduction, needs="novelty"),
+    Check("realism", "a real-vs-generated classifier gives P(real) at or above the gate that 90% of "
+          "held-out real patents pass", _realism, needs="realism"),
+    Check("anticipated", "no single real document discloses every element of claim 1", _anticipated,
+          needs="map"),
+    Check("unsupported", "real documents (at most four) together disclose every element of claim 1 "
+          "(an obvious combination)", _unsupported, needs="map"),
+)  # fmt: skip
+CHECKS_BY_CODE: dict[str, Check] = {c.code: c for c in CHECKS}
+#: The structural checks' codes (those that need only the text), in funnel order.
+CHECK_CODES: tuple[str, ...] = tuple(c.code for c in CHECKS if c.needs == "text")
+#: Every check's code, in funnel order.
+ALL_CODES: tuple[str, ...] = tuple(c.code for c in CHECKS)
+CHECK_DESCRIPTIONS: dict[str, str] = {c.code: c.description for c in CHECKS}
+
+
+def apply_checks(evidence: Evidence, needs: Sequence[str] | None = None) -> dict[str, str]:
+    """``{code: detail}`` of every check (of the ``needs`` kinds, default all) that ``evidence`` fails."""
+    failures = {}
+    for check in CHECKS:
+        if needs is None or check.needs in needs:
+            detail = check(evidence)
+            if detail is not None:
+                failures[check.code] = detail
+    return failures
 
 
 @dataclass
@@ -481,9 +595,4 @@ def run_checks(patent: ParsedPatent, config: CheckConfig | None = None) -> Check
     """Run every structural check on ``patent``; never raises on malformed input."""
     config = config or CheckConfig()
     stats = measure(patent, config)
-    failures = {}
-    for code, check in CHECKS.items():
-        detail = check(patent, stats, config)
-        if detail is not None:
-            failures[code] = detail
-    return CheckResult(failures=failures, stats=stats)
+    return CheckResult(failures=apply_checks(Evidence(patent, stats, config), ("text",)), stats=stats)

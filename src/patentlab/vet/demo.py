@@ -1,10 +1,15 @@
 """The vet stage of ``patentlab demo``: sample two small batches, vet them, publish what passes.
 
-One batch is unconditioned; the other is topic-conditioned in a Y02 field (photovoltaic energy,
-``Y02E 10/50``), so the demo shows obvious inventions asked for in a green field.
+Both batches are grounded ("combine", :mod:`patentlab.generate.combine`): each claim set combines
+the claim-1 elements of a real base patent with one element of its nearest neighbour in the same
+CPC subclass, and the model writes the abstract and the title. One batch is top-down on bases
+drawn at random; the other is bottom-up on bases found by the words of a Y02 field
+("photovoltaic solar cell", Y02E 10/50), so the demo shows obvious inventions asked for in a
+green field. Without a
+corpus (the corpus stage not run) there is nothing to combine and the model writes everything.
 
 It uses the generate stage's fine-tuned model when that stage has run (else the packaged base
-SmolLM2, which is not trained on patents and is expected to score near zero), the generate
+SmolLM2, which is not trained on patents), the generate
 stage's training data for novelty (else the bundled full records it is built from), and the
 classify stage's final classifier (the baseline with the Y02 prior) for p_green when there is
 one. Accepted inventions go to ``<workdir>/publish``, where the search stage indexes them next
@@ -19,14 +24,20 @@ from pathlib import Path
 from patentlab import console
 from patentlab.demo_context import DemoContext
 
-#: One batch of unconditioned patents and one topic-conditioned batch in a Y02 field
-#: (photovoltaic energy): small enough for the demo's few-minute budget on 2 CPU cores.
+#: Two batches of grounded ("combine") inventions, one per direction: top-down on bases drawn at
+#: random, bottom-up on bases found by words of a Y02 field (photovoltaic energy, Y02E 10/50; the
+#: CPC code itself finds too few bases in the bundled corpus). Each claim set is built from
+#: real claim elements (a base patent and its nearest neighbours in the same CPC subclass); the
+#: model writes the abstract and title. Small enough for the vet stage's budget on 2 CPU cores.
 DEMO_BATCHES: tuple[dict, ...] = (
-    {"name": "top-down", "mode": "top-down", "n": 8, "topic": None},
-    {"name": "y02e-10-50", "mode": "top-down", "n": 6, "topic": "Y02E 10/50"},
+    {"name": "top-down", "mode": "top-down", "n": 12, "topic": None},
+    {"name": "photovoltaic", "mode": "bottom-up", "n": 12, "topic": "photovoltaic solar cell"},
 )
 GENERATIONS = "generations.jsonl"
-DEMO_SAMPLING = {"max_new_tokens": 320, "batch_size": 32, "temperature": 0.8, "top_p": 0.95, "seed": 0}
+#: Combine: the model writes a title and an abstract only (the claims are built), so 160 new
+#: tokens are enough; the skeleton's title and abstract budgets follow from it.
+DEMO_SAMPLING = {"max_new_tokens": 160, "batch_size": 16, "temperature": 0.7, "top_p": 0.95, "seed": 0}
+TINY_N = 2
 VETTED = "vetted"
 
 
@@ -78,28 +89,36 @@ def run(ctx: DemoContext) -> None:
     model = find_generator(ctx)
     if model is None:
         console.out.print(
-            "[yellow]no trained generator (generate stage not run): sampling the packaged base "
-            "SmolLM2, which was never trained on patents[/yellow]"
+            "[yellow]no trained generator (generate stage not run): the packaged base SmolLM2, which "
+            "was never trained on patents, writes the abstracts and titles[/yellow]"
         )
     training, classifier = find_training_data(ctx), find_classifier(ctx)
     console.out.print(f"novelty against {training}; green scores from {classifier or '(no classifier yet)'}")
     from patentlab.pipeline.index import corpus_index
     from patentlab.vet.novelty import NoveltyIndex, load_training_documents
 
-    novelty = NoveltyIndex().fit(load_training_documents(training))  # fitted once for both batches
+    documents = load_training_documents(training)
+    novelty = NoveltyIndex().fit(documents)  # fitted once for both batches
     index = corpus_index(ctx)
+    # Without a corpus index there is nothing to combine: the model writes everything.
+    strategy = "combine" if index is not None else "skeleton"
     proof = None
     for batch, folder in batches:
+        n = ctx.pick(demo=batch["n"], tiny=TINY_N)
         topic = f", topic {batch['topic']}" if batch["topic"] else ""
         console.out.print(
-            f"[bold]{batch['name']}[/bold]: sampling {batch['n']} {batch['mode']} patents{topic} from "
-            f"{model or 'smollm2-135m'} ({DEMO_SAMPLING['max_new_tokens']} new tokens each, skeleton "
-            "and repetition guard)"
+            f"[bold]{batch['name']}[/bold]: {n} {batch['mode']} inventions{topic}, strategy {strategy} "
+            f"({'real claim elements combined; ' if index else ''}{model or 'smollm2-135m'} writes "
+            f"{'the abstract and title' if index else 'everything'})"
         )
         gens = folder / GENERATIONS
+        sampling = {**DEMO_SAMPLING, **({"max_new_tokens": 320} if index is None else {})}
+        if ctx.tiny:
+            sampling.update(max_new_tokens=48, batch_size=TINY_N)
         sample_generations(
-            model, gens, n=batch["n"], mode=batch["mode"], topic=batch["topic"], **DEMO_SAMPLING
-        )
+            model, gens, n=n, mode=batch["mode"], topic=batch["topic"], strategy=strategy, index=index,
+            exclude_ids=[d.id for d in documents], **sampling,
+        )  # fmt: skip
         report = vet_generations(gens, novelty, folder / VETTED, classifier=classifier, index=index)
         print_summary(report.to_dict(), folder / VETTED)
         published, batch_proof = publish_and_prove(folder / VETTED, ctx.stage_dir("publish"))

@@ -4,9 +4,10 @@ An examiner rejects a claim as obvious by citing prior-art documents that togeth
 every element of it. :class:`ObviousnessMapper` does the same against the retrieval index
 (:mod:`patentlab.index`), real documents only:
 
-1. :func:`split_elements` cuts claim 1 into its preamble (up to the transition: "comprising",
-   "consisting of", "including", ...), the clauses separated by ``;`` or ``:`` (and by ``(a)``,
-   ``(b)`` enumerations), and each "wherein" / "whereby" clause.
+1. :func:`patentlab.claims.split_elements` (the claim anatomy every step shares) cuts claim 1
+   into its preamble (up to the transition: "comprising", "consisting of", "including",
+   "having", ...), the clauses separated by ``;`` or ``:`` (and by ``(a)``, ``(b)``
+   enumerations), and each "wherein" / "whereby" clause.
 2. Each element (and the whole claim) is a hybrid query; the documents found are the candidates.
    Each candidate is cut into passages as the index stores it: the elements of each of its
    claims, the sentences of its abstract, its title.
@@ -36,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from patentlab import console
+from patentlab.claims import clean as _clean
+from patentlab.claims import split_elements
 from patentlab.embed.encoder import unit_rows
 from patentlab.errors import PatentlabError
 
@@ -46,20 +49,7 @@ CLASSES = ("anticipated", "obvious_combination", "unsupported")
 #: Document types that count as prior art: everything in the index except our own generations.
 REAL_DOC_TYPES = ("granted", "application", "unknown")
 
-_NUMBER = re.compile(r"^\s*\d+\s*[.)]\s*")
-# The transition phrase that ends the preamble; the first one wins.
-_TRANSITION = re.compile(
-    r"\b(?:consisting\s+essentially\s+of|consisting\s+of|comprising|comprises|comprised\s+of|"
-    r"including|includes|containing|characteri[sz]ed\s+(?:in\s+that|by))\b",
-    re.I,
-)
-_CLAUSE_SEP = re.compile(r"\s*[;:]\s*")
-# "(a)", "(b)", "(ii)": enumerated elements inside one clause ("(10)" is a reference numeral).
-_ENUM = re.compile(r"[,;]?\s*\((?:[a-z]|[ivx]{1,4})\)\s+")
-_STEPS = re.compile(r"^(?:the\s+)?(?:following\s+)?steps?(?:\s+of)?$", re.I)
-_WHEREIN = re.compile(r"[,;]?\s+(?=\b(?:wherein|whereby|wherein\s+said)\b)", re.I)
 _SENTENCE = re.compile(r"(?<=[.;])\s+(?=[A-Z(])")
-_EDGE_WORDS = re.compile(r"^(?:and|or|further)\s+|\s+(?:and|or)$", re.I)
 _GROUP = re.compile(r"^([A-HY]\d{2}[A-Z])(\d{1,4})/\d+$")
 _SUBCLASS = re.compile(r"^[A-HY]\d{2}[A-Z]$")
 
@@ -128,51 +118,6 @@ class ObviousnessMap:
 
 
 # -- elements -------------------------------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    text = " ".join(text.split()).strip(" ,;:.")
-    previous = None
-    while previous != text:
-        previous, text = text, _EDGE_WORDS.sub("", text).strip(" ,;:.")
-    return text
-
-
-def _merge_short(parts: Iterable[str], min_words: int) -> list[str]:
-    """Drop empty parts; glue a fragment of fewer than ``min_words`` words onto its neighbour."""
-    out: list[str] = []
-    for part in parts:
-        if not part:
-            continue
-        if out and len(part.split()) < min_words:
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
-    if len(out) > 1 and len(out[0].split()) < min_words:
-        out[1] = f"{out[0]} {out[1]}"
-        out.pop(0)
-    return out
-
-
-def split_elements(claim: str, *, min_words: int = 2) -> list[str]:
-    """Claim text -> its elements: the preamble, each clause, each "wherein" clause.
-
-    The preamble is always its own element (however short); body fragments shorter than
-    ``min_words`` words (a stray "and", a dangling reference) join the element before them.
-
-    >>> split_elements("1. A lamp comprising: a base; a bulb, wherein the bulb is an LED; and a switch.")
-    ['A lamp', 'a base', 'a bulb', 'wherein the bulb is an LED', 'a switch']
-    """
-    text = _NUMBER.sub("", " ".join((claim or "").split()))
-    if not text:
-        return []
-    match = _TRANSITION.search(text)
-    preamble, body = (_clean(text[: match.start()]), text[match.end() :]) if match else ("", text)
-    pieces: list[str] = []
-    for clause in _CLAUSE_SEP.split(body):
-        for piece in _ENUM.split(clause):
-            pieces.extend(p for p in map(_clean, _WHEREIN.split(piece)) if not _STEPS.match(p))
-    return ([preamble] if preamble else []) + _merge_short(pieces, min_words)
 
 
 def document_passages(doc: Mapping[str, Any], *, limit: int = 150) -> list[str]:
@@ -442,8 +387,9 @@ def map_accepted(
 ) -> list[ObviousnessMap]:
     """Map claim 1 of each accepted invention (a :class:`~patentlab.vet.vetting.VettedInvention`).
 
-    Sets ``inv.obviousness``; an *anticipated* invention gets the failure ``"anticipated"`` (so
-    it is no longer accepted). ``index`` is a built index folder (``patentlab search index``)
+    Sets ``inv.obviousness``; an *anticipated* invention gets the failure ``"anticipated"`` and
+    an *unsupported* one ``"unsupported"`` (so neither is accepted: only an obvious combination
+    citing real documents is published). ``index`` is a built index folder (``patentlab search index``)
     or an open :class:`~patentlab.index.hybrid.SearchIndex`.
     """
     from patentlab.index.hybrid import SearchIndex
@@ -460,11 +406,18 @@ def map_accepted(
             search_index.close()
     for inv, m in zip(todo, maps, strict=True):
         inv.obviousness = m.to_dict()
-        if m.klass == "anticipated":
-            inv.failures["anticipated"] = (
-                f"anticipated by {m.combination[0]}: one real document discloses every element of claim 1"
-            )
+        # The checks "anticipated" and "unsupported" (vet/checks.py) read the map and reject.
+        inv.failures.update(map_failures(inv.obviousness))
     return maps
+
+
+def map_failures(obviousness: Mapping[str, Any] | None) -> dict[str, str]:
+    """The failures the map's checks find (``anticipated``, ``unsupported``) in one map."""
+    from patentlab.generate.parse import ParsedPatent
+    from patentlab.vet.checks import CheckConfig, Evidence, apply_checks
+
+    evidence = Evidence(ParsedPatent(), {}, CheckConfig(), obviousness=dict(obviousness or {}))
+    return apply_checks(evidence, ("map",))
 
 
 def summary(

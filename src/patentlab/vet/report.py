@@ -12,12 +12,7 @@ from patentlab.vet.checks import CHECK_DESCRIPTIONS
 if TYPE_CHECKING:
     from patentlab.vet.vetting import VetReport, VettedInvention
 
-DESCRIPTIONS = {
-    **CHECK_DESCRIPTIONS,
-    "coherence": "title, abstract and claim 1 are about the same thing (MiniLM cosines)",
-    "reproduction": "no copy of a training document (MinHash, verbatim run, cosine)",
-    "anticipated": "no single real document discloses every element of claim 1 (needs an index)",
-}
+DESCRIPTIONS = CHECK_DESCRIPTIONS  # every check declares its own (vet/checks.py)
 
 
 def plot_funnel(report: VetReport, target: str | Path) -> Path:

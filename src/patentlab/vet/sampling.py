@@ -9,6 +9,7 @@ weights hash, engine, sampling parameters, seed, prompt). The result is a genera
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ def sample_generations(
     dtype: str = "auto",
     progress: bool = True,
     topic: str | None = None,
+    strategy: str | None = None,
+    index: str | Path | Any | None = None,
+    exclude_ids: Sequence[str] = (),
     **sampling: Any,
 ) -> Path:
     """Sample ``n`` patents from ``model`` and write them, with cost and provenance, to ``out_path``.
@@ -40,12 +44,33 @@ def sample_generations(
     ``top_p``, ``top_k``, ``max_new_tokens``, ``repetition_penalty``, ``seed``, ``batch_size``,
     ``structure``, ``no_repeat_ngram_size``, ``distinct_lines``). ``dtype`` is the torch engine's.
     ``topic`` (free text or a CPC code) seeds every prompt and goes into the provenance.
+
+    ``strategy`` is ``"combine"`` (the default when an ``index`` is given: claims built from real
+    claim elements of a base patent and its nearest neighbours in ``index``, a built retrieval
+    index of the real corpus; the model writes the abstract and title:
+    :mod:`patentlab.generate.combine`), ``"skeleton"``
+    (the model writes everything inside the patent skeleton; the default without an index) or
+    ``"free"`` (no skeleton).
+    ``exclude_ids`` are documents the combiner must not build on (the generator's training
+    records: a claim copied from them would be a reproduction).
     """
+    from patentlab.generate.combine import STRATEGIES
     from patentlab.generate.formats import check_mode
     from patentlab.generate.sample import SamplingConfig, load_generator
 
     if n < 1:
         raise PatentlabError("n must be at least 1", field="n")
+    strategy = strategy or ("combine" if index is not None else sampling.get("structure", "skeleton"))
+    if strategy not in STRATEGIES:
+        raise PatentlabError(
+            f"unknown strategy '{strategy}'; choose one of {', '.join(STRATEGIES)}", field="strategy"
+        )
+    if strategy == "combine" and index is None:
+        raise PatentlabError(
+            "the combine strategy needs a search index of the real corpus (--index)", field="index"
+        )
+    if strategy != "combine":
+        sampling = {**sampling, "structure": strategy}
     mode = check_mode(mode)
     resolved = None
     if topic is not None:  # checked before the model loads, so bad input costs nothing
@@ -60,7 +85,10 @@ def sample_generations(
     with load_time:
         generator = load_generator(model, engine=engine, device=device, threads=threads, dtype=dtype)
     with sample_time:
-        generations = generator.sample(mode, n, topic=topic, progress=progress, **config.to_dict())
+        if strategy == "combine":
+            generations = _sample_combined(generator, index, n, mode, topic, exclude_ids, progress, config)
+        else:
+            generations = generator.sample(mode, n, topic=topic, progress=progress, **config.to_dict())
     source = getattr(generator, "source", None) or resolve_model(model)
     meta: dict[str, Any] = {
         "model": {
@@ -69,7 +97,7 @@ def sample_generations(
             "weights_sha256": weights_sha256(source),
         },
         "engine": generator.engine,
-        "sampling": {"mode": mode, **config.to_dict()},
+        "sampling": {"mode": mode, "strategy": strategy, **config.to_dict()},
         "seed": config.seed,
         "topic": resolved.to_dict() if resolved is not None else None,
         "device": generator.device_name,
@@ -83,6 +111,36 @@ def sample_generations(
         },
     }
     return write_generations(out_path, [g.to_dict() for g in generations], meta)
+
+
+def _sample_combined(
+    generator: Any,
+    index: str | Path | Any,
+    n: int,
+    mode: str,
+    topic: str | None,
+    exclude_ids: Sequence[str],
+    progress: bool,
+    config: Any,
+) -> list[Any]:
+    """Combinations from ``index`` (a folder or an open index), their abstract and title sampled."""
+    from patentlab.generate.combine import Combiner, sample_combined
+    from patentlab.index.hybrid import SearchIndex
+
+    opened = not isinstance(index, SearchIndex)
+    search_index = SearchIndex.open(index) if opened else index
+    try:
+        combos = Combiner(search_index, seed=config.seed, exclude_ids=exclude_ids).combine(n, topic)
+    finally:
+        if opened:
+            search_index.close()
+    generations = sample_combined(generator, combos, mode, progress=progress, **config.to_dict())
+    if topic is not None:
+        from patentlab.generate.topic import resolve_topic
+
+        for g in generations:
+            g.topic = resolve_topic(topic).to_dict()
+    return generations
 
 
 __all__ = ["sample_generations", "weights_sha256"]

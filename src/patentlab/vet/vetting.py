@@ -24,7 +24,7 @@ from patentlab.errors import PatentlabError
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_dir, write_json
-from patentlab.vet.checks import CHECK_CODES, CheckConfig, run_checks
+from patentlab.vet.checks import ALL_CODES, CheckConfig, Evidence, apply_checks, run_checks
 from patentlab.vet.coherence import CoherenceConfig, SectionCoherence
 from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
 from patentlab.vet.diversity import batch_diversity
@@ -38,10 +38,10 @@ VETTED_FILE = "vetted.jsonl"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
 FUNNEL_PNG = "funnel.png"
-#: The funnel's stages: the structural checks in order, then novelty.
-#: "anticipated" (the obviousness map) runs only when an index is given; otherwise it removes none.
-#: "coherence" (title ↔ abstract ↔ claim 1 embeddings) needs the encoder, so it runs as its own step.
-FUNNEL_CODES: tuple[str, ...] = (*CHECK_CODES, "coherence", "reproduction", "anticipated")
+#: The funnel's stages: every check of the family (:data:`patentlab.vet.checks.CHECKS`) in order.
+#: "anticipated" and "unsupported" (the obviousness map) run only when an index is given;
+#: otherwise they remove none.
+FUNNEL_CODES: tuple[str, ...] = ALL_CODES
 GREEN_THRESHOLD = 0.5
 
 
@@ -65,6 +65,8 @@ class VettedInvention:
     topic: dict[str, Any] | None = None  # the generation's topic, for the provenance
     coherence: dict[str, float] | None = None  # section pair cosines (vet/coherence.py)
     p_real: float | None = None  # out-of-fold P(real) of the realism classifier (vet/realism.py)
+    #: What a grounded ("combine") generation was built from: references, elements, rationale.
+    combination: dict[str, Any] | None = None
 
     @property
     def accepted(self) -> bool:
@@ -267,13 +269,12 @@ def vet_generations(
         results = [run_checks(p, checks) for p in parsed]
         coherence_results = _coherence(parsed, coherence, novelty_index)
         novelty_results = novelty_index.query(texts, show_progress=show_progress)
+        evidence = [
+            Evidence(p, res.stats, checks, novelty=nov, coherence=coh[0])
+            for p, res, nov, coh in zip(parsed, results, novelty_results, coherence_results, strict=True)
+        ]
         inventions = []
         for i, (row, p, res, nov) in enumerate(zip(rows, parsed, results, novelty_results, strict=True)):
-            failures = dict(res.failures)
-            if coherence_results[i][0] is not None:
-                failures["coherence"] = coherence_results[i][0]
-            if nov.is_reproduction:
-                failures["reproduction"] = f"copies {nov.reproduction_of}: " + "; ".join(nov.reasons)
             inventions.append(
                 VettedInvention(
                     index=i,
@@ -290,19 +291,40 @@ def vet_generations(
                         "mode": p.mode,
                         "problems": p.problems,
                     },
-                    failures=failures,
+                    failures={**res.failures, **apply_checks(evidence[i], ("coherence", "novelty"))},
                     stats=res.stats,
                     novelty=nov.to_dict(),
                     topic=row.extra.get("topic") if isinstance(row.extra.get("topic"), dict) else None,
                     coherence=coherence_results[i][1],
+                    combination=row.extra.get("combination")
+                    if isinstance(row.extra.get("combination"), dict)
+                    else None,
                 )
             )
+        # The realism gate, then the map (the dearest check) on what passed everything else.
+        # What the model wrote is what realism judges: for a grounded ("combine") invention the
+        # title and abstract (its claims are real claim elements, verbatim).
+        realism_texts = [
+            patent_text(p.title, p.abstract, []) if inv.combination else t
+            for p, inv, t in zip(parsed, inventions, texts, strict=True)
+        ]
+        realism_result = _realism(inventions, realism_texts, novelty_index) if realism else {}
+        for inv, ev in zip(inventions, evidence, strict=True):
+            ev.p_real, ev.realism_gate = inv.p_real, realism_result.get("gate")
+            inv.failures.update(apply_checks(ev, ("realism",)))
         map_time, maps = Stopwatch(), []
         if index is not None:
             with map_time:
+                # Sets each map and its failures ("anticipated", "unsupported").
                 maps = map_accepted(inventions, index, obviousness, show_progress=show_progress)
         accepted = [inv for inv in inventions if inv.accepted]
-        realism_result = _realism(inventions, texts, novelty_index) if realism else {}
+        if realism_result.get("computed"):
+            # The headline share is of what finally passed every gate (what gets published).
+            passed = [inv.p_real for inv in accepted if inv.p_real is not None]
+            realism_result["share_before_gates"] = realism_result.get("share")
+            realism_result["share"] = (
+                round(sum(p >= 0.5 for p in passed) / len(passed), 4) if passed else None
+            )
         vectors = novelty_index.embed(texts) if novelty_index.config.encoder else None
         keep = [inv.index for inv in accepted]
         diversity = batch_diversity(texts, vectors)

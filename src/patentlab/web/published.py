@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from patentlab.claims import strip_number
 from patentlab.errors import PatentlabError
 from patentlab.publish.log import ENTRIES_FILE, HEADS_FILE, LOG_DIR, PublicationLog
 from patentlab.publish.site import (
@@ -128,7 +129,7 @@ def invention(request: Request, invention_id: str) -> HTMLResponse:
         {
             "r": record,
             "contributor": entry.contributor,
-            "claims": [c.split(". ", 1)[-1] if c[:1].isdigit() else c for c in record["claims"]],
+            "claims": [strip_number(c)[1] for c in record["claims"]],  # patentlab/claims.py
             # Built by the static site's escaping helpers: safe to insert as they are.
             "meta": Markup(meta_tags(record, url, entry.contributor)),
             "cpc": Markup(cpc_html(record)),

@@ -1,0 +1,425 @@
+"""Grounded generation ("combine"): obvious inventions built from the claim elements of real patents.
+
+An invention is obvious in the legal sense when it combines known elements by known methods
+with a predictable result. :class:`Combiner` builds exactly that from the retrieval index:
+
+1. a **base** real patent (at random, or near a ``--topic``: free text or a CPC code), whose
+   claim 1 parses into a preamble and at least two elements (:mod:`patentlab.claims`);
+2. one or two **secondary references**: the base's nearest neighbours in the same CPC subclass,
+   other documents;
+3. a new **claim 1**: the base's preamble, transition and elements, plus one element of a
+   secondary reference, either *added* ("combining known elements") or *substituted* for the
+   base element it is closest to ("simple substitution");
+4. **dependent claims** that each add one further element of the references and say which
+   claim they depend on ("The lamp of claim 1, further comprising …").
+
+The secondary element chosen is the one least like anything the base claims (so that the base
+alone does not anticipate the new claim) among those that open with "a"/"an" (so that it brings
+its own antecedent). Every record keeps its references: the doc ids, which element came from
+where, and the rationale. The language model then writes the abstract and the title
+(:func:`combine_prompts`); vet maps claim 1 back to the real documents (the obviousness map).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from patentlab.claims import FUNCTION_WORDS, ClaimAnatomy, parse_claim, split_elements, words
+from patentlab.errors import PatentlabError
+from patentlab.generate.formats import BOTTOM_UP, HEADER, check_mode, format_claims
+
+if TYPE_CHECKING:
+    from patentlab.generate.sample import Generation
+    from patentlab.index.hybrid import SearchIndex
+
+#: The rationales produced. ("A known technique applied to a known device", a step of a method
+#: grafted onto a product claim, read as nonsense in trials and is not produced.)
+RATIONALES = ("combining known elements", "simple substitution")
+STRATEGIES = ("combine", "skeleton", "free")
+#: New tokens of the top-down passes: a title line, then an abstract line.
+TITLE_TOKENS = 16
+ABSTRACT_TOKENS = 96
+#: Elements longer than this many words make claims nobody reads; such bases are skipped.
+MAX_ELEMENT_WORDS = 40
+#: Cosine to the closest base element from which an element of a reference fits the claim.
+MIN_FIT = 0.4
+#: A base claim 1 longer than this is left alone: the new claim should be readable.
+MAX_CLAIM_WORDS = 140
+#: At most this many base elements go into claim 1 (a broader claim than the base's is fine).
+MAX_BASE_ELEMENTS = 4
+#: Cosine to the base's own elements below which a secondary element is new to the base.
+MAX_BASE_SIMILARITY = 0.8
+_REAL = ("granted", "application", "unknown")
+_INDEFINITE = re.compile(r"^(?:a|an|one or more|at least one|a plurality of)\s", re.I)
+_DEFINITE = re.compile(r"^(?:the|said|each)\s", re.I)
+_METHOD = re.compile(r"^(?:a|an)\s+(?:method|process)\b", re.I)
+# Definite phrases that need no antecedent ("the same", "the surface of …").
+_INHERENT = frozenset(
+    "same other first second third group following range form amount number surface end side top".split()  # noqa: SIM905
+)
+_GERUND = re.compile(r"^[a-z]+ing\b", re.I)
+
+
+@dataclass
+class Element:
+    """One element of a new claim and where it came from."""
+
+    text: str
+    doc_id: str
+    role: str  # "base" or "secondary"
+
+
+@dataclass
+class Combination:
+    """A new claim set built from real claim elements, with its references and rationale."""
+
+    base: str
+    secondary: list[str]
+    rationale: str
+    subject: str
+    preamble: str
+    claim1: str
+    dependents: list[str]
+    elements: list[Element]
+    added: Element
+    replaced: str | None = None
+    cpc: str | None = None
+    references: dict[str, str] = field(default_factory=dict)  # doc id -> its title
+
+    @property
+    def claims(self) -> list[str]:
+        return [self.claim1, *self.dependents]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _subclass(doc: dict[str, Any]) -> str | None:
+    codes = [c for c in doc.get("cpc") or [] if len(c) >= 4]
+    plain = [c for c in codes if not c.startswith("Y")]  # Y02 tags sit across real subclasses
+    return (plain or codes or [None])[0][:4] if (plain or codes) else None
+
+
+def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
+    """Claim 1 of ``doc`` taken apart, when it can carry a combination (else None)."""
+    claims = doc.get("claims") or []
+    if not claims:
+        return None
+    anatomy = parse_claim(claims[0])
+    if anatomy.transition not in ("comprising", "comprises", "including", "having", "consisting of"):
+        return None
+    if not 1 <= len(words(anatomy.preamble)) <= 12 or len(anatomy.elements) < 2:
+        return None
+    if any(len(words(e)) > MAX_ELEMENT_WORDS for e in anatomy.elements[:MAX_BASE_ELEMENTS]):
+        return None
+    tokens = words(anatomy.text)
+    if len(tokens) > MAX_CLAIM_WORDS or tokens[-1] in FUNCTION_WORDS:  # too long, or cut off
+        return None
+    return anatomy
+
+
+def _grounded(element: str, context: set[str]) -> bool:
+    """Every definite term of ``element`` ("the housing", "said valve") is in ``context`` or
+    introduced earlier in the element itself."""
+    tokens = words(element)
+    for i, token in enumerate(tokens[:-1]):
+        if token in ("the", "said"):
+            term = tokens[i + 1]
+            if term not in context and term not in tokens[:i] and term not in _INHERENT:
+                return False
+    return True
+
+
+def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:
+    """``"A lamp comprising: a base; a bulb; and a switch."``: wherein-clauses follow a comma."""
+    parts: list[str] = []
+    for i, e in enumerate(elements):
+        last = i == len(elements) - 1 and i > 0
+        if e.lower().startswith(("wherein", "whereby")):
+            parts.append((", " if parts else "") + e)
+        else:
+            parts.append(("; and " if last else "; ") * bool(parts) + e)
+    return f"{preamble} {transition}: {''.join(parts)}."
+
+
+def _fits(element: str, method_base: bool, method_source: bool) -> bool:
+    """Whether ``element`` can join a claim: a method takes steps ("heating the plate …") of
+    another method; a product takes parts that introduce themselves ("a sensor …")."""
+    tokens = words(element)
+    if not tokens or tokens[-1] in FUNCTION_WORDS:  # cut off in the source ("… arranged to.")
+        return False
+    if method_base:
+        return method_source and bool(_GERUND.match(element))
+    return bool(_INDEFINITE.match(element))
+
+
+def _dependent(subject: str, parent: int, element: str) -> str:
+    if _DEFINITE.match(element):
+        element = f"wherein {element}"
+    if element.lower().startswith(("wherein", "whereby")):
+        return f"The {subject} of claim {parent}, {element}."
+    return f"The {subject} of claim {parent}, further comprising {element}."
+
+
+class Combiner:
+    """Build :class:`Combination` records from the real documents of a retrieval index.
+
+    Example::
+
+        with SearchIndex.open("runs/demo/search") as index:
+            combos = Combiner(index, seed=0).combine(8, topic="Y02E 10/50")
+    """
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        *,
+        seed: int = 0,
+        exclude_ids: Sequence[str] = (),
+        max_dependents: int = 3,
+    ) -> None:
+        self.index = index
+        self.rng = random.Random(seed)
+        self.exclude = set(exclude_ids)
+        self.max_dependents = max_dependents
+
+    # -- picking documents ------------------------------------------------------------------------
+
+    def _filters(self, cpc_prefix: str | None = None) -> Any:
+        from patentlab.index.filters import SearchFilters
+
+        return SearchFilters(doc_types=_REAL, cpc_prefix=cpc_prefix)
+
+    def _docs(self, rowids: Sequence[int]) -> list[dict[str, Any]]:
+        found = self.index.store.get_many(rowids)
+        return [found[r] for r in rowids if r in found]
+
+    def base_candidates(self, n: int, topic: str | None = None) -> list[dict[str, Any]]:
+        """Up to ``n`` distinct usable base documents: near ``topic``, else drawn at random."""
+        if topic is not None:
+            from patentlab.generate.topic import resolve_topic
+
+            resolved = resolve_topic(topic)
+            prefix = resolved.code[:4] if resolved.code else None
+            hits = self.index.search(resolved.words, k=100, filters=self._filters(prefix)).hits
+            docs = [self.index.get(h.id) or {} for h in hits]
+        else:
+            rowids = list(map(int, self.index.store.matching_rowids(self._filters())))
+            self.rng.shuffle(rowids)
+            docs = []
+            for start in range(0, len(rowids), 500):
+                docs.extend(self._docs(rowids[start : start + 500]))
+                if sum(_usable(d) is not None for d in docs) >= 4 * n:
+                    break
+        usable, seen = [], set()
+        for doc in docs:
+            key = (doc.get("claims") or [""])[0]
+            if doc.get("id") in self.exclude or key in seen or _subclass(doc) is None or not _usable(doc):
+                continue
+            seen.add(key)
+            usable.append(doc)
+        return usable
+
+    def secondaries(self, base: dict[str, Any], k: int = 2) -> list[dict[str, Any]]:
+        """The base's nearest usable neighbours in its CPC subclass, other documents."""
+        claim1 = base["claims"][0]
+        hits = self.index.search(claim1, k=20, filters=self._filters(_subclass(base))).hits
+        out = []
+        for hit in hits:
+            doc = self.index.get(hit.id) or {}
+            if (
+                doc.get("id") in self.exclude | {base["id"]}
+                or not doc.get("claims")
+                or doc["claims"][0] == claim1
+                or _usable(doc) is None
+            ):
+                continue
+            out.append(doc)
+            if len(out) == k:
+                break
+        return out
+
+    # -- building claims --------------------------------------------------------------------------
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        from patentlab.embed.encoder import unit_rows
+
+        return unit_rows(self.index.encode_queries(list(texts), batch_size=32))
+
+    def build(self, base: dict[str, Any], secondaries: Sequence[dict[str, Any]]) -> Combination | None:
+        """The combination of ``base`` with one element of ``secondaries`` (None when none fits)."""
+        anatomy = _usable(base)
+        if anatomy is None or not secondaries:
+            return None
+        base_elements = anatomy.elements[:MAX_BASE_ELEMENTS]
+        base_known = [e for c in base["claims"] for e in split_elements(c)] or base_elements
+        method_base = bool(_METHOD.match(anatomy.preamble))
+        offers: list[tuple[str, dict[str, Any]]] = []
+        for doc in secondaries:
+            sec = _usable(doc)
+            for e in sec.elements if sec else []:
+                if _fits(e, method_base, bool(sec and _METHOD.match(sec.preamble))):
+                    offers.append((e, doc))
+        offers = [(e, d) for e, d in offers if len(words(e)) <= MAX_ELEMENT_WORDS]
+        if not offers:
+            return None
+        vectors = self._vectors([e for e, _ in offers] + base_known + base_elements)
+        offer_v = vectors[: len(offers)]
+        known_v = vectors[len(offers) : len(offers) + len(base_known)]
+        own_v = vectors[len(offers) + len(base_known) :]
+        novelty = (offer_v @ known_v.T).max(axis=1)
+        # New to the base (else the base alone anticipates the claim), and every "the X" it
+        # says is introduced by the base's claim or by the element itself.
+        context = set(words(base["claims"][0]))
+        fresh = [i for i in range(len(offers))
+                 if novelty[i] < MAX_BASE_SIMILARITY and _grounded(offers[i][0], context)]  # fmt: skip
+        if not fresh:
+            return None
+        # The fresh offer closest to one base element fits best: it plays a part the claim
+        # already knows (a predictable result). Close enough, it may replace that element.
+        to_own = offer_v[fresh] @ own_v.T
+        best = int(np.unravel_index(np.argmax(to_own), to_own.shape)[0])
+        if to_own[best].max() < MIN_FIT:  # nothing the references offer plays a part in this claim
+            return None
+        pick, swap = fresh[best], int(np.argmax(to_own[best]))
+        element, source = offers[pick]
+        if to_own[best, swap] >= 0.5 and len(base_elements) > 2 and self.rng.random() < 0.5:
+            rationale = RATIONALES[1]
+        else:
+            rationale, swap = RATIONALES[0], -1
+        new_elements = list(base_elements)
+        replaced = None
+        if swap >= 0:
+            replaced = new_elements[swap]
+            new_elements[swap] = element
+        else:
+            new_elements.append(element)
+        preamble = anatomy.preamble[:1].upper() + anatomy.preamble[1:]
+        claim1 = _join(preamble, anatomy.transition or "comprising", new_elements)
+        added = Element(element, source["id"], "secondary")
+        elements = [added if e == element else Element(e, base["id"], "base") for e in new_elements]
+        # Dependent claims: the base's dropped elements first, then the other offers, each once.
+        extra = [(e, base["id"]) for e in anatomy.elements[MAX_BASE_ELEMENTS:]]
+        extra += [(offers[i][0], offers[i][1]["id"]) for i in fresh if i != pick]
+        if replaced is not None:
+            extra.insert(0, (replaced, base["id"]))
+        dependents, used = [], {e.lower() for e in new_elements}
+        for text, doc_id in extra:
+            if len(dependents) == self.max_dependents or text.lower() in used:
+                continue
+            if not (_fits(text, method_base, method_base) or _DEFINITE.match(text)):
+                continue
+            used.add(text.lower())
+            dependents.append(_dependent(anatomy.subject, 1, text))
+            elements.append(Element(text, doc_id, "base" if doc_id == base["id"] else "secondary"))
+        docs = [base, *secondaries]
+        return Combination(
+            base=base["id"],
+            secondary=[d["id"] for d in secondaries],
+            rationale=rationale,
+            subject=anatomy.subject,
+            preamble=preamble,
+            claim1=claim1,
+            dependents=dependents,
+            elements=elements,
+            added=added,
+            replaced=replaced,
+            cpc=_subclass(base),
+            references={d["id"]: d.get("title") or "" for d in docs},
+        )
+
+    def combine(self, n: int, topic: str | None = None) -> list[Combination]:
+        """``n`` combinations, each on its own base document (fewer when the index runs short)."""
+        if n < 1:
+            raise PatentlabError("n must be at least 1", field="n")
+        out: list[Combination] = []
+        for base in self.base_candidates(n, topic):
+            combo = self.build(base, self.secondaries(base, k=2))
+            if combo is not None:
+                out.append(combo)
+            if len(out) == n:
+                break
+        if not out:
+            raise PatentlabError(
+                "no real claim in the index has a preamble and elements to combine"
+                + (f" near the topic '{topic}'" if topic else ""),
+                field="topic" if topic else "index",
+            )
+        return out
+
+
+def _opening(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _whole_sentences(text: str) -> str:
+    """``text`` up to its last full stop (all of it when it has none)."""
+    end = text.rfind(". ")
+    end = len(text) - 1 if text.endswith(".") else end
+    return text[: end + 1] if end > 0 else text
+
+
+def combine_prompts(combos: Sequence[Combination], mode: str) -> list[str]:
+    """The bottom-up prompt of each combination: its claims, then the abstract opened with the
+    claimed subject (the preamble), for the LM to continue and then to title."""
+    if check_mode(mode) != BOTTOM_UP:
+        raise PatentlabError("combine_prompts makes the bottom-up prompts; top-down runs in two passes")
+    numbered = [format_claims(list(enumerate(c.claims, start=1))) for c in combos]
+    return [
+        f"{HEADER}\n\n## Claims\n{claims}\n\n## Abstract\n{c.preamble}"
+        for claims, c in zip(numbered, combos, strict=True)
+    ]
+
+
+def format_combined(combo: Combination, title: str, abstract: str) -> str:
+    """A top-down patent: the LM's title and abstract, then the combination's claims."""
+    claims = format_claims(list(enumerate(combo.claims, start=1)))
+    return f"{HEADER}\n\n## Title\n{title}\n\n## Abstract\n{abstract}\n\n## Claims\n{claims}\n"
+
+
+def sample_combined(
+    generator: Any, combos: Sequence[Combination], mode: str, **kwargs: Any
+) -> list[Generation]:
+    """Let ``generator`` write the abstract and title of each combination (keyword arguments go
+    to :meth:`~patentlab.generate.sample.BaseGenerator.generate`); each
+    :class:`~patentlab.generate.sample.Generation` carries its combination.
+
+    Bottom-up is one pass under the patent skeleton: the claims, then the abstract (opened with
+    the claimed subject), then the title. Top-down runs in two short passes, each one line: the
+    title, opened with the claimed subject; then the abstract under that title, opened with the
+    preamble. The claims follow them as built: top-down, the title and abstract are written from
+    the combination before the claims are read.
+    """
+    if check_mode(mode) == BOTTOM_UP:
+        generations = generator.generate(combine_prompts(combos, mode), **kwargs)
+    else:
+        title_prompts = [f"{HEADER}\n\n## Title\n{_opening(c.subject)}" for c in combos]
+        line = {**kwargs, "structure": "free"}
+        titles = generator.generate(title_prompts, **{**line, "max_new_tokens": TITLE_TOKENS})
+        heads = [_first_line(t.text.split("## Title\n", 1)[1]).rstrip(" ,;:") for t in titles]
+        abstract_prompts = [
+            f"{HEADER}\n\n## Title\n{head}\n\n## Abstract\n{c.preamble}"
+            for head, c in zip(heads, combos, strict=True)
+        ]
+        abstracts = generator.generate(abstract_prompts, **{**line, "max_new_tokens": ABSTRACT_TOKENS})
+        generations = []
+        for c, head, t, a in zip(combos, heads, titles, abstracts, strict=True):
+            abstract = _whole_sentences(_first_line(a.text.split("## Abstract\n", 1)[1]))
+            a.text = format_combined(c, head, abstract)
+            a.prompt = title_prompts[len(generations)]
+            a.new_tokens += t.new_tokens
+            a.finished = True  # the claims are the combination's own, complete
+            generations.append(a)
+    for g, combo in zip(generations, combos, strict=True):
+        g.combination = combo.to_dict()
+    return generations

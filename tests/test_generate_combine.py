@@ -1,0 +1,72 @@
+"""The combine strategy on a real index: claims built from real claim elements, with references."""
+
+from __future__ import annotations
+
+import pytest
+
+from patentlab.claims import parse_claim, parse_claims
+from patentlab.data import sample_path
+from patentlab.errors import PatentlabError
+from patentlab.generate.combine import RATIONALES, Combiner, combine_prompts, format_combined
+
+pytestmark = pytest.mark.heavy
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    from patentlab.index.hybrid import SearchIndex
+
+    built, _ = SearchIndex.build(tmp_path_factory.mktemp("index"), [str(sample_path("y02_claims_1100.csv"))])
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def combos(index):
+    return Combiner(index, seed=0).combine(4)
+
+
+def test_claim_1_is_the_base_with_one_element_of_a_secondary_reference(index, combos):
+    assert len(combos) == 4
+    for c in combos:
+        base, claim1 = index.get(c.base), parse_claim(c.claim1)
+        assert c.rationale in RATIONALES and c.secondary and c.base not in c.secondary
+        assert claim1.preamble.lower() == parse_claim(base["claims"][0]).preamble.lower()
+        # The added element is verbatim from a secondary reference in the base's CPC subclass.
+        source = index.get(c.added.doc_id)
+        assert c.added.doc_id in c.secondary and c.added.text in source["claims"][0]
+        assert any(code.startswith(c.cpc) for code in source["cpc"])
+        assert c.added.text in c.claim1
+        for e in c.elements:
+            assert e.text in index.get(e.doc_id)["claims"][0] and e.doc_id in c.references
+
+
+def test_dependent_claims_name_claim_1_and_add_one_element_each(combos):
+    for c in combos:
+        claims = parse_claims(c.claims)
+        assert all(a.parents == [1] for a in claims[1:])
+        assert len(c.elements) == len(parse_claim(c.claim1).elements) + len(c.dependents)
+
+
+def test_prompts_and_top_down_text_carry_the_claims(combos):
+    prompt = combine_prompts(combos[:1], "bottom-up")[0]
+    assert prompt.startswith("# Patent\n\n## Claims\n1. " + combos[0].claim1)
+    assert prompt.endswith("## Abstract\n" + combos[0].preamble)
+    text = format_combined(combos[0], "A title", "An abstract.")
+    assert text.rstrip().endswith(f"{len(combos[0].claims)}. {combos[0].claims[-1]}")
+
+
+def test_the_obviousness_map_cites_the_references_it_was_built_from(index, combos):
+    from patentlab.vet.obviousness import ObviousnessMapper
+
+    maps = ObviousnessMapper(index).map_claims([c.claim1 for c in combos])
+    cited = [m.klass == "obvious_combination" and {c.base, c.added.doc_id} <= set(m.combination)
+             for m, c in zip(maps, combos, strict=True)]  # fmt: skip
+    assert sum(cited) >= 3, [
+        (m.klass, m.combination, c.base, c.added.doc_id) for m, c in zip(maps, combos, strict=True)
+    ]
+
+
+def test_a_topic_with_nothing_to_combine_is_a_one_line_error(index):
+    with pytest.raises(PatentlabError, match="topic"):
+        Combiner(index).combine(2, topic="Y10S 901/00")
