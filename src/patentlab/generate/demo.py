@@ -51,7 +51,13 @@ def run(ctx: DemoContext) -> None:
         console.out.print(f"reusing the fine-tuned model in {run_dir / MODEL_DIR}")
         report = json.loads((run_dir / REPORT_FILE).read_text(encoding="utf-8"))
     else:
-        config = TrainConfig.preset("demo")
+        # tiny: a few short steps, enough for the hand-offs (adapter, report) the vet stage reads.
+        config = ctx.pick(
+            demo=TrainConfig.preset("demo"),
+            tiny=TrainConfig.preset(
+                "demo", max_steps=2, max_length=64, eval_every=0, save_every=0, max_eval_docs=4
+            ),
+        )
         report = train(data_dir, run_dir, config, resume=not ctx.fresh).to_dict()
     console.out.print(console.table(
         f"LoRA fine-tune of SmolLM2-135M, {report['steps']} steps ({report['seconds']:.0f} s)",
@@ -72,10 +78,12 @@ def run(ctx: DemoContext) -> None:
         # Bottom-up is the summarisation direction: give it the claims of held-out patents.
         heldout_ids = {r["id"] for r in json.loads((data_dir / MANIFEST_FILE).read_text())["records"]
                        if r["split"] == "heldout"}  # fmt: skip
+        n = ctx.pick(demo=2, tiny=1)
         records = [r for r in iter_full_records(bundled_full_record_sources())
-                   if r["id"] in heldout_ids][:2]  # fmt: skip
-        kwargs = dict(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=160, seed=0, progress=True)
-        generations = generator.sample(TOP_DOWN, 2, **kwargs) + generator.sample(
+                   if r["id"] in heldout_ids][:n]  # fmt: skip
+        kwargs = dict(temperature=0.8, top_p=0.95, top_k=50, max_new_tokens=ctx.pick(demo=160, tiny=32),
+                      seed=0, progress=True)  # fmt: skip
+        generations = generator.sample(TOP_DOWN, n, **kwargs) + generator.sample(
             BOTTOM_UP, claims=[r["claims"][:2] for r in records], **kwargs
         )
         from patentlab.storage import atomic_path
