@@ -39,11 +39,11 @@ def _stages() -> list[Stage]:
 
     return [
         Stage("corpus", "Ingest the bundled sample, split it, print the dataset card", corpus_stage),
-        Stage("classify", "MiniLM + LR baseline, a short CPU fine-tune, the iteration table", classify_stage),
+        Stage("classify", "Choose the classifier by leave-one-source-out CV; test it on human gold", classify_stage),
         Stage("agents", "Queue the most uncertain pool claims; three LLM agents label them", agents_stage),
-        Stage("review", "Human gold via the review store, final model, iteration table", review_stage),
+        Stage("review", "Human gold via the review store; the seed's fine-tune with gold x5", review_stage),
         Stage("generate", "LoRA fine-tune SmolLM2 on patents; sample top-down and bottom-up", generate_stage),
-        Stage("vet", "Sample a small batch, vet it, publish what passes; hit rate and cost", vet_stage),
+        Stage("vet", "Combine real claim elements, vet the inventions, publish what passes", vet_stage),
         Stage("search", "Hybrid prior-art index over the corpus and published inventions", search_stage),
         Stage("scale", "Score the splits on a local Ray cluster; same output as one process", scale_stage),
     ]

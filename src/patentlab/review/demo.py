@@ -27,7 +27,7 @@ from patentlab.demo_context import DemoContext
 
 STAGE = "review"
 FINAL = "final"
-DEMO_RECORDS = 480
+DEMO_RECORDS = 320
 TINY_RECORDS = 48
 
 

@@ -30,8 +30,8 @@ from patentlab.demo_context import DemoContext
 #: real claim elements (a base patent and its nearest neighbours in the same CPC subclass); the
 #: model writes the abstract and title. Small enough for the vet stage's budget on 2 CPU cores.
 DEMO_BATCHES: tuple[dict, ...] = (
-    {"name": "top-down", "mode": "top-down", "n": 12, "topic": None},
-    {"name": "photovoltaic", "mode": "bottom-up", "n": 12, "topic": "photovoltaic solar cell"},
+    {"name": "top-down", "mode": "top-down", "n": 8, "topic": None},
+    {"name": "photovoltaic", "mode": "bottom-up", "n": 8, "topic": "photovoltaic solar cell"},
 )
 GENERATIONS = "generations.jsonl"
 #: Combine: the model writes a title and an abstract only (the claims are built), so 160 new
