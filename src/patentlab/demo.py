@@ -39,7 +39,7 @@ def _stages() -> list[Stage]:
 
     return [
         Stage("corpus", "Ingest the bundled sample, split it, print the dataset card", corpus_stage),
-        Stage("classify", "Choose the classifier by leave-one-source-out CV; test it on human gold", classify_stage),
+        Stage("classify", "Choose a classifier by grouped CV; test it on human gold", classify_stage),
         Stage("agents", "Queue the most uncertain pool claims; three LLM agents label them", agents_stage),
         Stage("review", "Human gold via the review store; the seed's fine-tune with gold x5", review_stage),
         Stage("generate", "LoRA fine-tune SmolLM2 on patents; sample top-down and bottom-up", generate_stage),
