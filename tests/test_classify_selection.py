@@ -132,3 +132,32 @@ def test_prior_without_definitions_saves_and_reloads(tmp_path, claims):
     assert again.experts == ["baseline", "lexical"] and describe(again).endswith("LR + TF-IDF")
     texts = claims.text.tolist()[-5:]
     np.testing.assert_allclose(again.predict_proba(texts), clf.predict_proba(texts), atol=1e-5)
+
+
+@pytest.mark.heavy
+def test_classify_select_cli_keeps_a_model_without_the_gold(tmp_path, monkeypatch, capsys):
+    """``patentlab classify select`` on a real split of two claim files: the kept model is saved
+    with its card, and the gold's figures come after the choice."""
+    from patentlab.classify.protocol import MODEL_CARD_JSON, SELECTION_JSON
+    from patentlab.cli import main
+
+    monkeypatch.setenv("PATENTLAB_CACHE", str(tmp_path / "cache"))
+    sources = [str(sample_path(n)) for n in ("y02_claims_1100.csv", "cpc_group_claims_1411.csv")]
+    assert main(["corpus", "ingest", *sources, "-o", str(tmp_path / "corpus"), "--on-duplicate", "skip"]) == 0
+    assert (
+        main(["corpus", "split", str(tmp_path / "corpus"), "-o", str(tmp_path / "s"), "--balance", "weight"])
+        == 0
+    )
+    capsys.readouterr()
+    gold = str(sample_path("hitl_gold_100.csv"))
+    rc = main([
+        "classify", "select", "--train", str(tmp_path / "s" / "train_silver.parquet"), "--gold", gold,
+        "--out", str(tmp_path / "run"), "--max-length", "64", "--n-boot", "50",
+    ])  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0
+    saved = json.loads((tmp_path / "run" / SELECTION_JSON).read_text())
+    assert set(saved["groups"]) == {"y02_claims", "other_claims"}
+    card = json.loads((tmp_path / "run" / "selected" / MODEL_CARD_JSON).read_text())
+    assert card["candidate"] == saved["chosen"] and card["test"]["n"] == 100
+    assert out.index("Selection") < out.index("Test: hitl_gold_100")

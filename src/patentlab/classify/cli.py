@@ -120,6 +120,76 @@ def _evaluate_sets(model, sets: list[tuple[str, object]], out: Path, run_dir: Pa
         print_iterations(run_dir)
 
 
+def print_selection(result, test_name: str = "hitl_gold_100") -> None:
+    """The protocol's tables: selection by grouped CV, then the test with intervals."""
+    from patentlab.classify.intervals import fmt_interval
+    from patentlab.classify.selection import GROUPS
+
+    sel = result.selection
+    groups = [g for g in GROUPS if g in sel.groups]
+    header = [
+        "candidate",
+        *[f"AUC {g}" for g in groups],
+        "mean AUC [95% CI]",
+        "mean kappa [95% CI]",
+        "dAUC vs best",
+    ]
+    body = []
+    for r in sel.rows:
+        d = r["auc_diff_vs_best"]
+        mark = " (kept)" if r["candidate"] == sel.chosen else ""
+        body.append(
+            [
+                r["method"] + mark,
+                *[f"{r['auc_by_group'].get(g) or float('nan'):.3f}" for g in groups],
+                fmt_interval(r["auc"], r["auc_ci"]),
+                fmt_interval(r["kappa"], r["kappa_ci"]),
+                "best" if r["candidate"] == sel.best else fmt_interval(d["diff"], d["ci"]),
+            ]
+        )
+    sizes = ", ".join(f"{g} {sel.groups[g]['n']:,} ({sel.groups[g]['green']} green)" for g in groups)
+    console.out.print(
+        console.table(f"Selection: leave-one-source-out CV on the training data ({sizes})", header, body)
+    )
+    console.out.print(f"[dim]rule: {sel.rule}; C={result.C:g} by the same CV[/dim]")
+    header = ["candidate", "kappa [95% CI]", "AUC [95% CI]", "pred. green", "n"]
+    body = [
+        [
+            row["method"] + (" (kept)" if name == sel.chosen else ""),
+            fmt_interval(row["kappa"], row["kappa_ci"]),
+            fmt_interval(row["auc"], row["auc_ci"]),
+            f"{row['predicted_green']:.0%}",
+            str(row["n"]),
+        ]
+        for name, row in result.test.items()
+    ]
+    console.out.print(console.table(f"Test: {test_name} (human labels; never used to choose)", header, body))
+    if result.robustness:
+        print_robustness(result.robustness, sel.chosen)
+
+
+def print_robustness(robustness: dict, chosen: str) -> None:
+    """Kappa/AUC of the baseline and the kept model by kind of text and length quartile (CV)."""
+    from patentlab.classify.intervals import fmt_interval
+    from patentlab.classify.selection import DESCRIPTIONS
+
+    names = list(robustness)
+    header = ["slice (out-of-fold)", "n (green)"]
+    header += [f"{DESCRIPTIONS[n].split(' (')[0]}: kappa / AUC" for n in names]
+    body = []
+    for i, row in enumerate(robustness[names[0]]):
+        cells = [row["slice"], f"{row['n']} ({row['green']})"]
+        for n in names:
+            r = robustness[n][i]
+            cells.append(
+                f"{fmt_interval(r['kappa'], r['kappa_ci'], 2)} / {fmt_interval(r['auc'], r['auc_ci'], 2)}"
+            )
+        body.append(cells)
+    console.out.print(
+        console.table("Robustness: by kind of text and by length (leave-one-source-out)", header, body)
+    )
+
+
 @app.command()
 def baseline(
     train_file: Path = typer.Option(..., "--train", help="Labelled claims (e.g. train_silver.parquet)."),
@@ -183,6 +253,44 @@ def experts(
         f"{' + '.join(clf.experts)} fitted on {len(data):,} texts (LR C={c:g} by 5-fold CV), saved to {out}"
     )
     _evaluate_sets(clf, sets, out, run_dir or out.parent)
+
+
+@app.command()
+def select(
+    train_file: Path = typer.Option(
+        ..., "--train", help="A split with 'id' and 'source' columns (e.g. train_silver.parquet)."
+    ),
+    gold: Path = typer.Option(..., help="Human gold labels: the test, read only after the choice."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for baseline/, selected/ and selection.json."),
+    model: str = typer.Option("minilm", help=MODEL_HELP),
+    max_length: int = typer.Option(128, help="Tokens per text for the frozen encoder."),
+    n_boot: int = typer.Option(1000, help="Bootstrap draws for the 95% intervals."),
+) -> None:
+    """Choose C and the experts by leave-one-source-out CV on TRAIN (the simplest model the
+    bootstrap cannot separate from the best), save it, and only then test it on GOLD."""
+    from patentlab.classify.data import load_gold, without_texts
+    from patentlab.classify.protocol import EncoderSettings, run_protocol
+    from patentlab.classify.selection import record_groups
+
+    test = load_gold(gold, weight=1.0)
+    data, dropped = without_texts(load_training(train_file, "auto"), test.texts)
+    if dropped:
+        console.out.print(f"{dropped} training texts are also in {gold}: held out of training")
+    groups = record_groups(train_file, data.ids)
+    result = run_protocol(
+        data,
+        groups,
+        test,
+        out,
+        encoder=EncoderSettings.fast(model, max_length),
+        test_name=gold.stem,
+        n_boot=n_boot,
+        on_step=lambda message: console.out.print(f"[bold]{message}[/bold]"),
+    )
+    print_selection(result)
+    console.out.print(
+        f"kept: {result.selected_dir}; serve it with: patentlab serve --model {result.selected_dir}"
+    )
 
 
 @app.command()

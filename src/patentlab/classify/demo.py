@@ -27,6 +27,7 @@ import shutil
 import numpy as np
 
 from patentlab import console
+from patentlab.classify.cli import print_selection
 from patentlab.data import sample_path
 from patentlab.demo_context import DemoContext
 
@@ -54,76 +55,6 @@ def subsample(
         green = rng.permutation(green)[: cap // 2]
         keep.append(np.concatenate([green, other[: max(cap - len(green), 0)]]))
     return np.sort(np.concatenate(keep))
-
-
-def print_selection(result) -> None:
-    """The protocol's tables: selection by grouped CV, then the test with intervals."""
-    from patentlab.classify.intervals import fmt_interval
-    from patentlab.classify.selection import GROUPS
-
-    sel = result.selection
-    groups = [g for g in GROUPS if g in sel.groups]
-    header = [
-        "candidate",
-        *[f"AUC {g}" for g in groups],
-        "mean AUC [95% CI]",
-        "mean kappa [95% CI]",
-        "dAUC vs best",
-    ]
-    body = []
-    for r in sel.rows:
-        d = r["auc_diff_vs_best"]
-        mark = " (kept)" if r["candidate"] == sel.chosen else ""
-        body.append(
-            [
-                r["method"] + mark,
-                *[f"{r['auc_by_group'].get(g) or float('nan'):.3f}" for g in groups],
-                fmt_interval(r["auc"], r["auc_ci"]),
-                fmt_interval(r["kappa"], r["kappa_ci"]),
-                "best" if r["candidate"] == sel.best else fmt_interval(d["diff"], d["ci"]),
-            ]
-        )
-    sizes = ", ".join(f"{g} {sel.groups[g]['n']:,} ({sel.groups[g]['green']} green)" for g in groups)
-    console.out.print(
-        console.table(f"Selection: leave-one-source-out CV on the training data ({sizes})", header, body)
-    )
-    console.out.print(f"[dim]rule: {sel.rule}; C={result.C:g} by the same CV[/dim]")
-    header = ["candidate", "kappa [95% CI]", "AUC [95% CI]", "pred. green", "n"]
-    body = [
-        [
-            row["method"] + (" (kept)" if name == sel.chosen else ""),
-            fmt_interval(row["kappa"], row["kappa_ci"]),
-            fmt_interval(row["auc"], row["auc_ci"]),
-            f"{row['predicted_green']:.0%}",
-            str(row["n"]),
-        ]
-        for name, row in result.test.items()
-    ]
-    console.out.print(console.table(f"Test: {GOLD}.csv (human labels; never used to choose)", header, body))
-    if result.robustness:
-        print_robustness(result.robustness, sel.chosen)
-
-
-def print_robustness(robustness: dict, chosen: str) -> None:
-    """Kappa/AUC of the baseline and the kept model by kind of text and length quartile (CV)."""
-    from patentlab.classify.intervals import fmt_interval
-    from patentlab.classify.selection import DESCRIPTIONS
-
-    names = list(robustness)
-    header = ["slice (out-of-fold)", "n (green)"]
-    header += [f"{DESCRIPTIONS[n].split(' (')[0]}: kappa / AUC" for n in names]
-    body = []
-    for i, row in enumerate(robustness[names[0]]):
-        cells = [row["slice"], f"{row['n']} ({row['green']})"]
-        for n in names:
-            r = robustness[n][i]
-            cells.append(
-                f"{fmt_interval(r['kappa'], r['kappa_ci'], 2)} / {fmt_interval(r['auc'], r['auc_ci'], 2)}"
-            )
-        body.append(cells)
-    console.out.print(
-        console.table("Robustness: by kind of text and by length (leave-one-source-out)", header, body)
-    )
 
 
 def run(ctx: DemoContext) -> None:
