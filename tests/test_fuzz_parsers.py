@@ -7,9 +7,8 @@ The targets and strategies live in ``tests/fuzz_harness.py``, shared with ``benc
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-
 from fuzz_harness import TARGETS, strategies
+from hypothesis import HealthCheck, given, settings
 
 STRATEGIES = strategies()
 EXAMPLES = {"csv": 60, "jsonl": 60, "parquet": 60, "uspto_xml": 40, "markdown": 200, "llm_json": 300}

@@ -6,13 +6,13 @@ from __future__ import annotations
 import glob
 
 import pytest
+from fuzz_harness import strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
 from patentlab.generate.parse import ParsedPatent, parse_patent
-from fuzz_harness import strategies
 from patentlab.vet.checks import (
     CHECK_CODES,
     CHECKS,
@@ -356,3 +356,14 @@ def test_run_checks_never_raises_on_fuzzed_markdown(data):
         parsed = parse_patent(format_patent(*value), finished=True)
     result = run_checks(parsed)
     assert set(result.failures) <= set(CHECK_CODES)
+
+
+def test_a_doubled_word_in_the_written_abstract_fails_but_one_typo_in_a_claim_does_not():
+    from patentlab.vet.checks import CheckConfig, check_doubled_words, measure
+
+    abstract = GOOD.split("## Abstract\n")[1].split("\n\n")[0]
+    # The demo's own word salad (a combine invention's abstract, which the model wrote).
+    stutter = _patent(GOOD_CLAIMS, abstract=abstract + " A layer of a substrate substrate is deposited.")
+    assert "substrate substrate" in check_doubled_words(stutter, measure(stutter), CheckConfig())
+    typo = _patent(GOOD_CLAIMS.replace("a coil spring", "a coil coil spring"))
+    assert check_doubled_words(typo, measure(typo), CheckConfig()) is None

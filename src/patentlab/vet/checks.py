@@ -421,14 +421,15 @@ def check_title_form(patent: ParsedPatent, stats: dict, config: CheckConfig) -> 
 
 
 def check_doubled_words(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
-    # Real patents carry the odd typo ("a a", "structure structure") once; a model that stutters
-    # does it in the title, three times in a row, or again and again.
+    # Real patents carry the odd typo ("a a", "structure structure") once in their long claims; a
+    # model that stutters does it in the title or abstract (the parts it writes for a grounded
+    # invention), three times in a row, or again and again.
     sections = [("title", patent.title), ("abstract", patent.abstract)]
     sections += [(f"claim {n}", c) for n, c in zip(patent.claim_numbers, patent.claims, strict=False)]
     found = [(name, m.group(0)) for name, text in sections for m in _DOUBLED.finditer(text or "")
              if m.group(1).lower() not in _DOUBLING_ALLOWED]  # fmt: skip
     tripled = [(name, m.group(0)) for name, text in sections for m in _TRIPLED.finditer(text or "")]
-    bad = tripled or [f for f in found if f[0] == "title"] or (found if len(found) >= 2 else [])
+    bad = tripled or [f for f in found if f[0] in ("title", "abstract")] or (found if len(found) >= 2 else [])
     return f"the {bad[0][0]} says '{bad[0][1]}'" if bad else None
 
 
