@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from patentlab.cli import main
@@ -30,7 +31,12 @@ def test_every_stage_runs_cold_in_order_on_the_tiny_preset(tmp_path, monkeypatch
     # The hand-offs the later stages read.
     assert (workdir / "splits" / "train_silver.parquet").exists()
     assert (workdir / "search" / "index.json").exists()
-    assert json.loads((workdir / "search" / "index.json").read_text())["counts"]
+    manifest = json.loads((workdir / "search" / "index.json").read_text())
+    corpus_rows = len(pd.read_parquet(workdir / "corpus" / "corpus.parquet", columns=["id"]))
+    assert manifest["documents"] == manifest["vectors"] >= corpus_rows  # the corpus, embedded
+    # The index was built with the classify stage's encoder, so it found those vectors cached.
+    baseline = json.loads((workdir / "classify" / "baseline" / "baseline.json").read_text())
+    assert manifest["encoder"]["max_length"] == baseline["max_length"]
     assert (workdir / "publish").is_dir()
     assert not (cache / "logs").exists() or not any((cache / "logs").iterdir())
     # A second run reuses every stage instead of failing on what the first left behind.
