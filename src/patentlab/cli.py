@@ -86,6 +86,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line on stderr and exit non-zero, never a traceback."""
+    global _debug
+    _debug = False  # set again by this call's --debug, not left over from an earlier call
     warnings.showwarning = _show_warning
     try:
         app(args=argv, standalone_mode=False)
