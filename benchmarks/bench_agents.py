@@ -112,11 +112,11 @@ def advocate_adapter(threads: int) -> tuple[str, dict]:
 def run_setup(name: str, claims: pd.DataFrame, threads: int, batch: int | None = None) -> dict:
     import torch
 
-    from patentlab.agents.backends import make_backend
-    from patentlab.agents.backends.transformers import TransformersBackend
     from patentlab.agents.fewshot import FewShot, load_gold_examples
     from patentlab.agents.panel import AgentPanel
     from patentlab.agents.run import LABELS_FILE, label_queue
+    from patentlab.llm.chat import make_backend
+    from patentlab.llm.chat.transformers import TransformersBackend
 
     torch.set_num_threads(threads)
     kind, model, setup, _, lora, few_shot, definitions = SETUPS[name]

@@ -7,10 +7,10 @@ import csv
 import pytest
 
 from patentlab.agents import prompts
-from patentlab.agents.backends.http import OpenAICompatibleBackend
 from patentlab.agents.panel import AgentPanel
 from patentlab.classify.y02_scorer import Definition, Y02DefinitionScorer
 from patentlab.data import sample_path
+from patentlab.llm.chat.http import OpenAICompatibleBackend
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_the_real_panel_sends_the_definitions_to_all_three_agents(gold, scorer):
     """SmolLM2-135M in transformers: every conversation the three agents get holds the block."""
     import torch
 
-    from patentlab.agents.backends.transformers import TransformersBackend
+    from patentlab.llm.chat.transformers import TransformersBackend
 
     torch.set_num_threads(2)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from patentlab.agents.backends.base import Generation
 from patentlab.agents.fewshot import Example, FewShot, load_gold_examples
 from patentlab.agents.panel import AgentPanel
 from patentlab.agents.prompts import REDACTED, find_injections, judge_messages
 from patentlab.errors import PatentlabError
+from patentlab.llm.chat.base import Generation
 
 
 @pytest.fixture(scope="module")

@@ -43,8 +43,8 @@ def short_claims() -> list[tuple[str, str]]:
 def test_lora_advocate_lowers_the_loss_and_loads(tmp_path, short_claims):
     import torch
 
-    from patentlab.agents.backends.transformers import TransformersBackend
     from patentlab.agents.lora import AdvocateTrainingConfig, train_advocate
+    from patentlab.llm.chat.transformers import TransformersBackend
 
     torch.set_num_threads(2)
     config = AdvocateTrainingConfig(examples=8, batch_size=4, max_steps=6, max_length=512, learning_rate=1e-3)
@@ -68,7 +68,7 @@ def test_lora_advocate_lowers_the_loss_and_loads(tmp_path, short_claims):
 
 def test_llama_cpp_backend_with_the_packaged_qwen(short_claims):
     need_llama_cpp()
-    from patentlab.agents.backends.llamacpp import LlamaCppBackend
+    from patentlab.llm.chat.llamacpp import LlamaCppBackend
 
     # One thread: llama.cpp's threads spin-wait for each other, and on a busy CPU two threads were
     # 7× slower than one (measured here); on a quiet machine one thread costs less than 2× time.
@@ -123,7 +123,7 @@ def llama_server(tmp_path_factory):
 
 
 def test_http_backend_against_a_real_local_server(llama_server, short_claims):
-    from patentlab.agents.backends.http import OpenAICompatibleBackend
+    from patentlab.llm.chat.http import OpenAICompatibleBackend
 
     backend = OpenAICompatibleBackend(llama_server, model="smollm2")
     results = AgentPanel(backend, max_retries=1, argument_tokens=48, verdict_tokens=64).label(short_claims)

@@ -20,7 +20,7 @@ CONTROL = "The claim above is reproduced as granted."
 def backend():
     import torch
 
-    from patentlab.agents.backends.transformers import TransformersBackend
+    from patentlab.llm.chat.transformers import TransformersBackend
 
     torch.set_num_threads(2)
     return TransformersBackend("smollm2-135m")

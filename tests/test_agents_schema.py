@@ -8,12 +8,12 @@ import socket
 
 import pytest
 
-from patentlab.agents.backends.base import Generation, label_probability
 from patentlab.agents.panel import ask, quote_in_claim
 from patentlab.agents.prompts import REDACTED, find_injections, sanitize_claim
 from patentlab.agents.routing import AGENTS, HUMAN, RoutingPolicy, route
 from patentlab.agents.schema import ARGUMENT_SCHEMA, VERDICT_SCHEMA, parse_reply, validate
 from patentlab.data import sample_path
+from patentlab.llm.chat.base import Generation, label_probability
 
 OK_JSON = '{"label": 0, "confidence": 0.7, "quote": "q", "rationale": "r"}'
 PROSE = 'Label: not green. Confidence: high. Rationale: "no Y02 link". Quote: "a pump"'
@@ -150,8 +150,8 @@ def test_invalid_replies_are_retried_with_feedback_and_never_crash():
 
 
 def test_http_backend_reports_an_unreachable_server():
-    from patentlab.agents.backends.http import OpenAICompatibleBackend
     from patentlab.errors import PatentlabError
+    from patentlab.llm.chat.http import OpenAICompatibleBackend
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

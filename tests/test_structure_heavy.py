@@ -101,10 +101,10 @@ def test_llama_cpp_skeleton_samples_have_every_section_in_order(mode):
 def _backend(name):
     if name == "llama-cpp":
         pytest.importorskip("llama_cpp")
-        from patentlab.agents.backends.llamacpp import LlamaCppBackend
+        from patentlab.llm.chat.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend("smollm2-135m", n_threads=1)
-    from patentlab.agents.backends.transformers import TransformersBackend
+    from patentlab.llm.chat.transformers import TransformersBackend
 
     return TransformersBackend("smollm2-135m", device="cpu", batch_size=4)
 

@@ -20,10 +20,10 @@ def build_panel(
     definitions: int = 0,
 ):  # fmt: skip
     """The panel the CLI options describe (one backend for every role, optionally a LoRA advocate)."""
-    from patentlab.agents.backends import make_backend
     from patentlab.agents.panel import AgentPanel
     from patentlab.agents.routing import RoutingPolicy
     from patentlab.errors import PatentlabError
+    from patentlab.llm.chat import make_backend
 
     options: dict = {}
     if backend == "http":
@@ -46,7 +46,7 @@ def build_panel(
     judge = make_backend(backend, model, **options)
     advocate = None
     if adapter is not None:
-        from patentlab.agents.backends.transformers import TransformersBackend
+        from patentlab.llm.chat.transformers import TransformersBackend
 
         advocate = TransformersBackend(model or "smollm2-135m", adapter=adapter)
     policy = RoutingPolicy(threshold=threshold)

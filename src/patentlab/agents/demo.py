@@ -73,12 +73,12 @@ def _backend():
     threads 7× slower than one (docs/agents.md); on a quiet one, one thread costs < 2×.
     """
     if importlib.util.find_spec("llama_cpp") is not None:
-        from patentlab.agents.backends.llamacpp import LlamaCppBackend
+        from patentlab.llm.chat.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend("smollm2-135m", n_threads=1)
     import torch
 
-    from patentlab.agents.backends.transformers import TransformersBackend
+    from patentlab.llm.chat.transformers import TransformersBackend
 
     torch.set_num_threads(2)
     return TransformersBackend("smollm2-135m")

@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from patentlab.agents import prompts
-from patentlab.agents.backends.base import Conversation, Generation, LLMBackend, label_probability
 from patentlab.agents.fewshot import FewShot
 from patentlab.agents.routing import RoutingPolicy, judge_confidence, route
 from patentlab.agents.schema import ARGUMENT_SCHEMA, VERDICT_SCHEMA, parse_reply, valid_fields
 from patentlab.errors import PatentlabError
+from patentlab.llm.chat.base import Conversation, Generation, LLMBackend, label_probability
 
 SETUPS = ("three-agent", "single")
 
@@ -127,7 +127,7 @@ class AgentPanel:
 
     Args:
         backend: the LLM of the judge (and of the other roles unless given their own).
-        advocate_backend: e.g. a :class:`~patentlab.agents.backends.TransformersBackend` with the
+        advocate_backend: e.g. a :class:`~patentlab.llm.chat.TransformersBackend` with the
             LoRA adapter from ``patentlab agents train-advocate``.
         skeptic_backend: the skeptic's LLM (default: ``backend``).
         setup: ``three-agent`` or ``single`` (the judge alone, no debate).

@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from patentlab.agents.backends.base import Conversation
 from patentlab.agents.fewshot import Example
 from patentlab.agents.schema import ARGUMENT_SCHEMA, VERDICT_SCHEMA, example_json
+from patentlab.llm.chat.base import Conversation
 
 #: Phrases that address a language model rather than describe an invention.
 INJECTION_PATTERNS: tuple[str, ...] = (

@@ -34,9 +34,27 @@ class Generation:
     top_logprobs: list[dict[str, float]] | None = field(default=None, repr=False)
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How a backend decodes: greedy (``temperature == 0``, the agents' labels) or sampled (the
+    writer of generated inventions, where a fixed ``seed`` keeps a run reproducible)."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+GREEDY = Sampling()
+
+
 @runtime_checkable
 class LLMBackend(Protocol):
-    """Anything that answers chat conversations (greedy decoding, at most ``max_tokens``).
+    """Anything that answers chat conversations (at most ``max_tokens``; greedy unless
+    ``sampling`` says otherwise).
 
     ``json_schema`` is a hint: backends that can constrain decoding to it do (llama.cpp's
     grammar, a server's ``response_format``); the others rely on the agents' repair and retry.
@@ -45,7 +63,12 @@ class LLMBackend(Protocol):
     name: str
 
     def generate(
-        self, conversations: Sequence[Conversation], *, max_tokens: int, json_schema: dict | None = None
+        self,
+        conversations: Sequence[Conversation],
+        *,
+        max_tokens: int,
+        json_schema: dict | None = None,
+        sampling: Sampling = GREEDY,
     ) -> list[Generation]: ...
 
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab.agents.backends.base import Conversation, Generation
 from patentlab.errors import PatentlabError
+from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling
 
 _LABEL_DIGIT = re.compile(r'"label"\s*:\s*"?(?=[01])')
 
@@ -50,14 +50,19 @@ class LlamaCppBackend:
         self.name = f"llama.cpp:{Path(self.path).stem}"
 
     def generate(
-        self, conversations: Sequence[Conversation], *, max_tokens: int, json_schema: dict | None = None
+        self,
+        conversations: Sequence[Conversation],
+        *,
+        max_tokens: int,
+        json_schema: dict | None = None,
+        sampling: Sampling = GREEDY,
     ) -> list[Generation]:
         grammar, fmt = self._json_grammar(json_schema, max_tokens)
         out = []
         for conversation in conversations:
             response = self.llm.create_chat_completion(
-                messages=conversation, max_tokens=max_tokens, temperature=0.0, response_format=fmt,
-                grammar=grammar,
+                messages=conversation, max_tokens=max_tokens, response_format=fmt, grammar=grammar,
+                temperature=sampling.temperature, top_p=sampling.top_p, seed=sampling.seed,
             )  # fmt: skip
             choice = response["choices"][0]
             text = choice["message"].get("content") or ""

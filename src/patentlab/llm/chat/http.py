@@ -15,8 +15,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
-from patentlab.agents.backends.base import Conversation, Generation, generation_from_openai
 from patentlab.errors import PatentlabError
+from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling, generation_from_openai
 
 _FORMATS = ("json_schema", "json_object", "none")
 
@@ -81,10 +81,18 @@ class OpenAICompatibleBackend:
         raise AssertionError("unreachable")
 
     def _payload(
-        self, conversation: Conversation, max_tokens: int, schema: dict | None, fmt: str, logprobs: bool
+        self,
+        conversation: Conversation,
+        max_tokens: int,
+        schema: dict | None,
+        fmt: str,
+        logprobs: bool,
+        sampling: Sampling = GREEDY,
     ) -> dict:
         payload: dict = {"model": self.model, "messages": conversation, "max_tokens": max_tokens,
-                         "temperature": 0.0}  # fmt: skip
+                         "temperature": sampling.temperature, "top_p": sampling.top_p}  # fmt: skip
+        if sampling.seed is not None:
+            payload["seed"] = sampling.seed
         if logprobs:
             payload.update(logprobs=True, top_logprobs=self.top_logprobs)
         if schema and fmt == "json_schema":
@@ -96,13 +104,17 @@ class OpenAICompatibleBackend:
             payload["response_format"] = {"type": "json_object", "schema": schema}
         return payload
 
-    def _complete(self, conversation: Conversation, max_tokens: int, schema: dict | None) -> dict:
+    def _complete(
+        self, conversation: Conversation, max_tokens: int, schema: dict | None, sampling: Sampling = GREEDY
+    ) -> dict:
         formats = [self.response_format] if self.response_format else list(_FORMATS)
         last: _ServerRejected | None = None
         for fmt in formats:
             for logprobs in (True, False) if self.logprobs else (False,):
                 try:
-                    response = self._post(self._payload(conversation, max_tokens, schema, fmt, logprobs))
+                    response = self._post(
+                        self._payload(conversation, max_tokens, schema, fmt, logprobs, sampling)
+                    )
                 except _ServerRejected as exc:
                     # 400/422, or 500 from servers that report validation errors so (llama-cpp-python):
                     # a simpler request may pass. Auth or a missing model: it will not.
@@ -117,11 +129,16 @@ class OpenAICompatibleBackend:
         raise PatentlabError(f"the LLM server at {self.base_url} rejected the request: {last}")
 
     def generate(
-        self, conversations: Sequence[Conversation], *, max_tokens: int, json_schema: dict | None = None
+        self,
+        conversations: Sequence[Conversation],
+        *,
+        max_tokens: int,
+        json_schema: dict | None = None,
+        sampling: Sampling = GREEDY,
     ) -> list[Generation]:
         out = []
         for conversation in conversations:
-            response = self._complete(conversation, max_tokens, json_schema)
+            response = self._complete(conversation, max_tokens, json_schema, sampling)
             try:
                 out.append(generation_from_openai(response))
             except (KeyError, IndexError, TypeError):

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab.agents.backends.base import Conversation, Generation
 from patentlab.errors import PatentlabError
+from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling
 
 
 class TransformersBackend:
@@ -52,9 +52,14 @@ class TransformersBackend:
         self.name = f"transformers:{Path(self.model_name).name}{suffix}"
 
     def generate(
-        self, conversations: Sequence[Conversation], *, max_tokens: int, json_schema: dict | None = None
+        self,
+        conversations: Sequence[Conversation],
+        *,
+        max_tokens: int,
+        json_schema: dict | None = None,
+        sampling: Sampling = GREEDY,
     ) -> list[Generation]:
-        """Greedy replies to ``conversations``.
+        """Replies to ``conversations`` (greedy unless ``sampling`` says otherwise).
 
         With ``json_schema``, the reply is constrained token by token to a JSON object of that
         schema (its strings share a token budget, so the object closes within ``max_tokens``),
@@ -65,13 +70,26 @@ class TransformersBackend:
         out: list[Generation] = []
         for start in range(0, len(conversations), self.batch_size):
             batch = conversations[start : start + self.batch_size]
-            out.extend(self._generate_batch(batch, max_tokens, prefix, json_schema))
+            out.extend(self._generate_batch(batch, max_tokens, prefix, json_schema, sampling))
         return out
 
     def _generate_batch(
-        self, conversations: Sequence[Conversation], max_tokens: int, prefix: str, schema: dict | None
+        self,
+        conversations: Sequence[Conversation],
+        max_tokens: int,
+        prefix: str,
+        schema: dict | None,
+        sampling: Sampling = GREEDY,
     ) -> list[Generation]:
         import torch
+
+        if sampling.seed is not None:
+            torch.manual_seed(sampling.seed)
+        decoding = (
+            {"do_sample": False}
+            if sampling.greedy
+            else {"do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p}
+        )
 
         prompts = [
             self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) + prefix
@@ -86,7 +104,7 @@ class TransformersBackend:
             result = self.model.generate(
                 **batch,
                 max_new_tokens=max_tokens,
-                do_sample=False,
+                **decoding,
                 output_logits=True,
                 return_dict_in_generate=True,
                 pad_token_id=self.tokenizer.pad_token_id,

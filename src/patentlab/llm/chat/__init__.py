@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from patentlab.agents.backends.base import Generation, LLMBackend, label_probability
 from patentlab.errors import PatentlabError
+from patentlab.llm.chat.base import GREEDY, Generation, LLMBackend, Sampling, label_probability
 
 BACKENDS = ("transformers", "llama-cpp", "http")
 
@@ -15,18 +15,18 @@ def make_backend(kind: str, model: str | None = None, **options) -> LLMBackend:
     (llama-cpp) and ``default`` (http, where ``base_url`` is also taken from ``options``).
     """
     if kind == "transformers":
-        from patentlab.agents.backends.transformers import TransformersBackend
+        from patentlab.llm.chat.transformers import TransformersBackend
 
         return TransformersBackend(model or "smollm2-135m", **options)
     if kind == "llama-cpp":
-        from patentlab.agents.backends.llamacpp import LlamaCppBackend
+        from patentlab.llm.chat.llamacpp import LlamaCppBackend
 
         return LlamaCppBackend(model or "qwen2.5-1.5b", **options)
     if kind == "http":
-        from patentlab.agents.backends.http import OpenAICompatibleBackend
+        from patentlab.llm.chat.http import OpenAICompatibleBackend
 
         return OpenAICompatibleBackend(model=model or "default", **options)
     raise PatentlabError(f"unknown backend '{kind}'; choose one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "Generation", "LLMBackend", "label_probability", "make_backend"]
+__all__ = ["BACKENDS", "GREEDY", "Generation", "LLMBackend", "Sampling", "label_probability", "make_backend"]
