@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import typer
@@ -134,6 +135,7 @@ def sample_cmd(
     out: Path = typer.Option(None, "--out", help="Write generations and their parses as JSONL."),
     strategy: opt.Strategy = None,
     index: opt.IndexDir = None,
+    writer: opt.Writer = None,
 ) -> None:
     """Sample patents (batched with a KV cache, or llama.cpp); the same seed gives the same patents."""
     from patentlab.generate.sample import SamplingConfig, load_generator
@@ -160,32 +162,41 @@ def sample_cmd(
     strategy = strategy or ("combine" if index is not None else structure)
     if strategy == "combine" and (index is None or titles or claims):  # checked before the model loads
         raise PatentlabError("--strategy combine needs --index (and takes no --title or --from)")
+    if writer is not None and strategy != "combine":
+        raise PatentlabError("--writer writes the title and abstract of combinations: use --strategy combine")
     opt.set_torch_threads(threads)
-    generator = load_generator(model, engine=engine, device=device, threads=threads or None, dtype=dtype)
+    started = time.perf_counter()
     if strategy == "combine":
-        from patentlab.generate.combine import Combiner, sample_combined
+        from patentlab.generate.combine import Combiner
+        from patentlab.generate.writer import load_writer
         from patentlab.index.hybrid import SearchIndex
 
+        def patent_lm():  # loaded only when the patent LM writes
+            return load_generator(model, engine=engine, device=device, threads=threads or None, dtype=dtype)
+
+        generator = load_writer(writer, patent_lm, threads=threads or None)
         with SearchIndex.open(index) as search_index:
             combos = Combiner(search_index, seed=seed).combine(n, topic)
-        generations = sample_combined(generator, combos, mode, progress=True, **config.to_dict())
+        generations = generator.write(combos, mode, progress=True, **config.to_dict())
     else:
+        generator = load_generator(model, engine=engine, device=device, threads=threads or None, dtype=dtype)
         config = SamplingConfig(**{**config.to_dict(), "structure": strategy})
         generations = generator.sample(
             mode, n, titles=titles, claims=claims, topic=topic, progress=True, **config.to_dict()
         )
+    seconds = time.perf_counter() - started
     print_generations(generations)
-    stats = generator.last_stats
+    tokens = sum(g.new_tokens for g in generations)
     console.err.print(
-        f"{stats.new_tokens} tokens in {stats.seconds:.1f} s ({stats.tokens_per_second:.1f} tok/s, "
-        f"{generator.engine} on {generator.device_name})"
+        f"{tokens} tokens in {seconds:.1f} s ({tokens / max(seconds, 1e-9):.1f} tok/s, "
+        f"{generator.engine} on {generator.device_name}, model loading included)"
     )
     if out is not None:
         from patentlab.jsonl import write_objects
         from patentlab.storage import atomic_path
 
-        rows = ({**g.to_dict(), "mode": mode, "model": model, "engine": engine, "parsed": g.parse().to_dict()}
-                for g in generations)  # fmt: skip
+        rows = ({**g.to_dict(), "mode": mode, "model": model, "writer": writer, "engine": engine,
+                 "parsed": g.parse().to_dict()} for g in generations)  # fmt: skip
         with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             write_objects(fh, rows)
         console.err.print(f"wrote {out}")

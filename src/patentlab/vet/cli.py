@@ -81,6 +81,7 @@ def sample_cmd(
     distinct_lines: opt.DistinctLines = True,
     strategy: opt.Strategy = None,
     index: opt.IndexDir = None,
+    writer: opt.Writer = None,
 ) -> None:
     """Sample a batch, metering its wall/CPU seconds and tokens, with provenance for publication."""
     from patentlab.vet.sampling import sample_generations
@@ -91,7 +92,7 @@ def sample_cmd(
         temperature=temperature, top_p=top_p, top_k=top_k, max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty, seed=seed, batch_size=batch_size, topic=topic,
         structure=structure, no_repeat_ngram_size=no_repeat_ngram_size, distinct_lines=distinct_lines,
-        strategy=strategy, index=index,
+        strategy=strategy, index=index, writer=writer,
     )  # fmt: skip
     console.out.print(f"wrote {n} generations to {path}")
 

@@ -64,10 +64,12 @@ class NoveltyConfig:
 
 @dataclass
 class TrainingDocument:
-    """One training document: its id and its text (title, abstract and claims)."""
+    """One training document: its id, its text (title, abstract and claims) and its front page
+    (title and abstract only: what the writer of a grounded invention writes)."""
 
     id: str
     text: str
+    front: str = ""
 
 
 @dataclass
@@ -337,16 +339,19 @@ def load_training_documents(source: str | Path) -> list[TrainingDocument]:
             if doc_id not in docs:
                 parsed = parse_patent(obj["text"], finished=True)
                 docs[doc_id] = TrainingDocument(
-                    doc_id, patent_text(parsed.title, parsed.abstract, parsed.claims)
+                    doc_id,
+                    patent_text(parsed.title, parsed.abstract, parsed.claims),
+                    patent_text(parsed.title, parsed.abstract, []),
                 )
     else:
         if not path.exists():
             raise PatentlabError("no such training corpus", path=path)
         for record in iter_full_records([str(path)]):
             claims = [text for _, text in claim_items(record.get("claims") or [])]
-            text = patent_text(clean_field(record.get("title")), clean_field(record.get("abstract")), claims)
+            title, abstract = clean_field(record.get("title")), clean_field(record.get("abstract"))
+            text = patent_text(title, abstract, claims)
             if text and record["id"] not in docs:
-                docs[record["id"]] = TrainingDocument(record["id"], text)
+                docs[record["id"]] = TrainingDocument(record["id"], text, patent_text(title, abstract, []))
     if not docs:
         raise PatentlabError("no training documents found", path=path)
     return list(docs.values())

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
+from patentlab.generate.writer import PATENT_LM, InventionWriter, load_writer
 from patentlab.llm.loading import resolve_model, weights_sha256
 from patentlab.vet.cost import Stopwatch
 from patentlab.vet.generations import write_generations
@@ -34,6 +35,7 @@ def sample_generations(
     strategy: str | None = None,
     index: str | Path | Any | None = None,
     exclude_ids: Sequence[str] = (),
+    writer: str | None = None,
     **sampling: Any,
 ) -> Path:
     """Sample ``n`` patents from ``model`` and write them, with cost and provenance, to ``out_path``.
@@ -52,7 +54,10 @@ def sample_generations(
     (the model writes everything inside the patent skeleton; the default without an index) or
     ``"free"`` (no skeleton).
     ``exclude_ids`` are documents the combiner must not build on (the generator's training
-    records: a claim copied from them would be a reproduction).
+    records: a claim copied from them would be a reproduction). ``writer`` names who writes a
+    combination's title and abstract (:mod:`patentlab.generate.writer`): ``patent-lm`` (``model``,
+    the default) or an instruction-tuned chat model run by llama.cpp (``qwen2.5-1.5b`` or a
+    ``.gguf`` file); with a chat writer, ``model`` is not loaded.
     """
     from patentlab.generate.combine import STRATEGIES
     from patentlab.generate.formats import check_mode
@@ -81,18 +86,29 @@ def sample_generations(
         config = SamplingConfig(**sampling)
     except TypeError as exc:
         raise PatentlabError(f"unknown sampling setting ({exc})") from None
+    if writer not in (None, PATENT_LM) and strategy != "combine":
+        raise PatentlabError("--writer writes the title and abstract of combinations: use --strategy combine")
     load_time, sample_time = Stopwatch(), Stopwatch()
     with load_time:
-        generator = load_generator(model, engine=engine, device=device, threads=threads, dtype=dtype)
+        if strategy == "combine":
+            generator = load_writer(
+                writer,
+                lambda: load_generator(model, engine=engine, device=device, threads=threads, dtype=dtype),
+                threads=threads,
+            )
+        else:
+            generator = load_generator(model, engine=engine, device=device, threads=threads, dtype=dtype)
     with sample_time:
         if strategy == "combine":
             generations = _sample_combined(generator, index, n, mode, topic, exclude_ids, progress, config)
         else:
             generations = generator.sample(mode, n, topic=topic, progress=progress, **config.to_dict())
+    chat = writer not in (None, PATENT_LM)
     source = getattr(generator, "source", None) or resolve_model(model)
     meta: dict[str, Any] = {
+        "writer": generator.name if strategy == "combine" else None,
         "model": {
-            "name_or_path": str(model) if model is not None else "smollm2-135m",
+            "name_or_path": str(writer if chat else model) if (chat or model is not None) else "smollm2-135m",
             "resolved": source,
             "weights_sha256": weights_sha256(source),
         },
@@ -114,7 +130,7 @@ def sample_generations(
 
 
 def _sample_combined(
-    generator: Any,
+    writer: InventionWriter,
     index: str | Path | Any,
     n: int,
     mode: str,
@@ -124,7 +140,7 @@ def _sample_combined(
     config: Any,
 ) -> list[Any]:
     """Combinations from ``index`` (a folder or an open index), their abstract and title sampled."""
-    from patentlab.generate.combine import Combiner, sample_combined
+    from patentlab.generate.combine import Combiner
     from patentlab.index.hybrid import SearchIndex
 
     opened = not isinstance(index, SearchIndex)
@@ -134,7 +150,7 @@ def _sample_combined(
     finally:
         if opened:
             search_index.close()
-    generations = sample_combined(generator, combos, mode, progress=progress, **config.to_dict())
+    generations = writer.write(combos, mode, progress=progress, **config.to_dict())
     if topic is not None:
         from patentlab.generate.topic import resolve_topic
 

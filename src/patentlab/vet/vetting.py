@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -190,21 +191,75 @@ def _coherence(
 
 
 def _realism(
-    inventions: Sequence[VettedInvention], texts: Sequence[str], novelty_index: NoveltyIndex
+    inventions: Sequence[VettedInvention],
+    parsed: Sequence[ParsedPatent],
+    texts: Sequence[str],
+    novelty_index: NoveltyIndex,
+    index: str | Path | Any | None,
 ) -> dict[str, Any]:
-    """The realism score against the novelty index's training documents; sets ``p_real``."""
-    documents = getattr(novelty_index, "documents", None) or []
-    result = realism_share(
-        texts,
-        [d.text for d in documents],
-        [inv.accepted for inv in inventions],
-        real_groups=[d.id for d in documents],
-    )
+    """The realism score; sets ``p_real``.
+
+    An ungrounded batch (the model wrote everything) is compared, whole, with the generator's
+    training documents. A grounded batch (``combine``: the claims are real elements, the model
+    wrote the title and abstract) is compared on what the model wrote, the abstract, with real
+    abstracts from the index in the same CPC subclasses as its base patents: a real side from
+    other fields would be told apart by its topic, not by how it reads.
+    """
+    grounded = any(inv.combination for inv in inventions)
+    matched = _field_abstracts(index, inventions) if grounded and index is not None else None
+    if matched:
+        generated = [p.abstract or "" for p in parsed]
+        real, groups = [text for _, text in matched], [doc_id for doc_id, _ in matched]
+        reference = "abstracts in the same CPC subclasses (index)"
+    else:
+        documents = getattr(novelty_index, "documents", None) or []
+        generated = [patent_text(p.title, p.abstract, []) for p in parsed] if grounded else list(texts)
+        real = [(d.front if grounded else d.text) for d in documents]
+        groups = [d.id for d in documents]
+        reference = "training documents" + (" (title and abstract)" if grounded else "")
+    result = realism_share(generated, real, [inv.accepted for inv in inventions], real_groups=groups)
     if result.computed:
         for inv, p in zip(inventions, result.p_real, strict=True):
             inv.p_real = p
     summary = {k: v for k, v in result.to_dict().items() if k != "p_real"}
-    return {"share": result.share_accepted, **summary}  # "share": the realism share of the report
+    # "share": the realism share of the report
+    return {"share": result.share_accepted, "reference": reference, **summary}
+
+
+#: Real abstracts drawn for the realism score of a grounded batch (spread over its subclasses).
+FIELD_ABSTRACTS = 400
+
+
+def _field_abstracts(index: str | Path | Any, inventions: Sequence[VettedInvention]) -> list[tuple[str, str]]:
+    """(doc id, abstract) of real documents in the CPC subclasses of the batch's base patents,
+    each subclass in proportion to its inventions (a seeded sample)."""
+    import math
+    import random
+    from collections import Counter
+
+    from patentlab.index.filters import SearchFilters
+    from patentlab.index.hybrid import SearchIndex
+
+    subclasses = Counter((inv.combination or {}).get("cpc") for inv in inventions)
+    subclasses.pop(None, None)
+    if not subclasses:
+        return []
+    rng, out = random.Random(0), []
+    with contextlib.ExitStack() as stack:
+        search = index if isinstance(index, SearchIndex) else stack.enter_context(SearchIndex.open(index))
+        for subclass, count in sorted(subclasses.items()):
+            filters = SearchFilters(doc_types=("granted", "application", "unknown"), cpc_prefix=subclass)
+            rowids = [int(r) for r in search.store.matching_rowids(filters)]
+            rng.shuffle(rowids)
+            quota = math.ceil(FIELD_ABSTRACTS * count / sum(subclasses.values()))
+            found: list[tuple[str, str]] = []
+            for start in range(0, len(rowids), 200):
+                docs = search.store.get_many(rowids[start : start + 200]).values()
+                found += [(d["id"], d["abstract"]) for d in docs if (d.get("abstract") or "").strip()]
+                if len(found) >= quota:
+                    break
+            out += found[:quota]
+    return out
 
 
 def vet_generations(
@@ -303,12 +358,9 @@ def vet_generations(
             )
         # The realism gate, then the map (the dearest check) on what passed everything else.
         # What the model wrote is what realism judges: for a grounded ("combine") invention the
-        # title and abstract (its claims are real claim elements, verbatim).
-        realism_texts = [
-            patent_text(p.title, p.abstract, []) if inv.combination else t
-            for p, inv, t in zip(parsed, inventions, texts, strict=True)
-        ]
-        realism_result = _realism(inventions, realism_texts, novelty_index) if realism else {}
+        # abstract (its claims are real claim elements, verbatim), against real abstracts of
+        # the same fields.
+        realism_result = _realism(inventions, parsed, texts, novelty_index, index) if realism else {}
         for inv, ev in zip(inventions, evidence, strict=True):
             ev.p_real, ev.realism_gate = inv.p_real, realism_result.get("gate")
             inv.failures.update(apply_checks(ev, ("realism",)))

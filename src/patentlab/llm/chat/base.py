@@ -27,11 +27,13 @@ class Generation:
         text: the reply as the backend returned it.
         tokens: the generated tokens' text, in order (``"".join(tokens)`` ≈ ``text``).
         top_logprobs: for each token, ``{alternative text: log-probability}``.
+        n_tokens: how many tokens the reply took, when the backend reports it (for costs).
     """
 
     text: str
     tokens: list[str] | None = None
     top_logprobs: list[dict[str, float]] | None = field(default=None, repr=False)
+    n_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,13 @@ def generation_from_openai(response: dict) -> Generation:
     """A :class:`Generation` from an OpenAI-style chat completion (llama.cpp, vLLM, Ollama, OpenAI)."""
     choice = response["choices"][0]
     text = choice["message"].get("content") or ""
+    n_tokens = (response.get("usage") or {}).get("completion_tokens")
     content = (choice.get("logprobs") or {}).get("content") or []
     if not content:
-        return Generation(text=text)
+        return Generation(text=text, n_tokens=n_tokens)
     tokens = [item["token"] for item in content]
     alternatives = [{a["token"]: a["logprob"] for a in item.get("top_logprobs") or []} for item in content]
-    return Generation(text=text, tokens=tokens, top_logprobs=alternatives)
+    return Generation(text=text, tokens=tokens, top_logprobs=alternatives, n_tokens=n_tokens)
 
 
 _LABEL_KEY = re.compile(r'"label"\s*:\s*"?')

@@ -66,7 +66,9 @@ class LlamaCppBackend:
             )  # fmt: skip
             choice = response["choices"][0]
             text = choice["message"].get("content") or ""
-            out.append(self._with_label_alternatives(text, int(response["usage"]["prompt_tokens"])))
+            generation = self._with_label_alternatives(text, int(response["usage"]["prompt_tokens"]))
+            generation.n_tokens = int(response["usage"]["completion_tokens"])
+            out.append(generation)
         return out
 
     @staticmethod
