@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/models.txt
 
 venv: $(STAMP)
 
-demo: venv
+demo: llm
 	$(BIN)/patentlab demo
 
 test: venv

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,8 +141,9 @@ class ChatWriter:
         """A llama.cpp writer for a packaged GGUF (``qwen2.5-1.5b``), a ``.gguf`` file or a hub file."""
         from patentlab.llm.chat.llamacpp import LlamaCppBackend
 
-        # 4096 tokens: the longest claim sets built (claim 1 and three dependents) fit with room.
-        backend = LlamaCppBackend(model, n_ctx=4096, n_threads=threads)
+        # 4096 tokens: the worked example and the longest claim sets built fit with room. Every
+        # core by default: llama.cpp's own default is half of them.
+        backend = LlamaCppBackend(model, n_ctx=4096, n_threads=threads or os.cpu_count())
         return cls(backend, source=str(backend.path))
 
     def conversation(self, combo: Combination, mode: str) -> list[dict[str, str]]:
@@ -287,5 +289,22 @@ __all__ = [
     "ChatWriter",
     "InventionWriter",
     "PatentLMWriter",
+    "chat_writer_available",
     "load_writer",
 ]
+
+
+def chat_writer_available() -> bool:
+    """Whether the packaged chat writer can run here: llama-cpp-python and the Qwen parts
+    (``make llm`` installs both)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return False
+    from patentlab.llm.gguf import packaged_qwen_gguf
+
+    try:
+        packaged_qwen_gguf()
+    except PatentlabError:
+        return False
+    return True
