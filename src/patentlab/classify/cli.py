@@ -375,7 +375,7 @@ def evaluate(
     """Kappa, AUC, MCC, P/R/F1, report, confusion matrix and calibration PNGs; add an iteration row."""
     from patentlab.classify.data import check_model_text, load_labeled
     from patentlab.classify.evaluate import evaluate as run_evaluate
-    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.family import load_classifier
     from patentlab.tables import read_table
 
     classifier = load_classifier(model)

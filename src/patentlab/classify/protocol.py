@@ -162,7 +162,7 @@ def run_protocol(
         model = DefinitionPriorClassifier(
             baseline, scorer, fitted.tfidf if "tfidf" in chosen else None, definitions="y02" in chosen
         )
-        model._parts()
+        model.parts()
         model.classes_ = np.array([0, 1])
         model.save_pretrained(selected)
     result = ProtocolResult(
