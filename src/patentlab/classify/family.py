@@ -86,7 +86,9 @@ def predict(model: Classifier, texts: Sequence[str], *, show_progress: bool = Fa
     """Score ``texts`` once; embeddings and Y02 categories come along where the kind has them."""
     if isinstance(model, EncoderClassifier):
         return model.predict_with_embeddings(list(texts), show_progress=show_progress)
-    return Prediction(model.predict_proba(list(texts), show_progress=show_progress))
+    # Passed only when asked for, so a bare scikit-learn-style predict_proba(texts) works too.
+    options = {"show_progress": True} if show_progress else {}
+    return Prediction(model.predict_proba(list(texts), **options))
 
 
 def prepare_encoder(model: Classifier, *, batch_size: int | None = None, cache: bool | None = None) -> None:
