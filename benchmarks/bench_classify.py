@@ -318,7 +318,7 @@ def main() -> None:
                 rows.append((EXPERT_ROWS[lex].format(model="MPNet"), scores(gold.labels, p), f"C={c:g}"))
 
     if args.finetuned:
-        from patentlab.classify.evaluate import load_classifier
+        from patentlab.classify.family import load_classifier
 
         model = load_classifier(args.finetuned)
         p = model.predict_proba(gold.texts, show_progress=False)[:, 1]

@@ -20,7 +20,9 @@ def select_command(
     out: Path = typer.Option(..., "--out", "-o", help="Active-learning directory (ledger + queues)."),
     model: Path = typer.Option(None, help="Classifier folder from 'patentlab classify' (p_green)."),
     scores: Path = typer.Option(None, help="Instead of --model: a table with id and p_green."),
-    encoder: str = typer.Option("minilm", help="Encoder for 'diverse' when --scores is used."),
+    encoder: str = typer.Option(
+        "minilm", help="Encoder for 'diverse' with --scores (or a model without one)."
+    ),
     strategy: str = typer.Option("uncertainty", help="uncertainty, margin, entropy or diverse."),
     k: int = typer.Option(100, "--k", "-k", help="Claims to queue this round."),
     labelled: list[Path] = typer.Option(None, help="Files of already labelled ids (repeatable)."),
@@ -46,10 +48,11 @@ def select_command(
         from patentlab.active.scoring import read_scores
 
         p_green = read_scores(scores, frame["id"].tolist())
-        if REGISTRY[strategy].needs_embeddings:
-            from patentlab.embed.encoder import Encoder
+    if embeddings is None and REGISTRY[strategy].needs_embeddings:
+        # A scores table, or a classifier that reads no encoder: embed the pool with --encoder.
+        from patentlab.embed.encoder import Encoder
 
-            embeddings = Encoder(encoder).encode(frame["text"].tolist())
+        embeddings = Encoder(encoder).encode(frame["text"].tolist())
     ids = set().union(*(read_ids(p) for p in labelled or []))
     ledger = RoundLedger(out)
     _, summary = select_round(

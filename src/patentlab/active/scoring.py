@@ -1,4 +1,4 @@
-"""p_green and embeddings for a pool, from a saved classifier (baseline or fine-tuned)."""
+"""p_green and embeddings for a pool, from a saved classifier (any kind), or p_green from a table."""
 
 from __future__ import annotations
 
@@ -10,29 +10,19 @@ import numpy as np
 from patentlab.errors import PatentlabError
 
 
-def score_with_classifier(model_dir: str | Path, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def score_with_classifier(
+    model_dir: str | Path, texts: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
     """``(p_green, embeddings)`` of ``texts`` under a model saved by ``patentlab classify``.
 
-    Works with the frozen-encoder baseline (``baseline.json``) and with the fine-tuned model
-    (``classifier_head.pt``). The embeddings are the classifier's own, so the diverse strategy
-    measures similarity the way the classifier sees it.
+    Any classifier kind loads (:func:`patentlab.classify.family.load_classifier`). The embeddings
+    are the classifier's own, so the diverse strategy measures similarity the way the classifier
+    sees it; they are None for a kind that reads no encoder (the TF-IDF expert).
     """
-    from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
-    from patentlab.classify.model import HEAD_FILE, GreenClassifier
+    from patentlab.classify.family import load_classifier, predict
 
-    path = Path(model_dir)
-    if (path / BASELINE_FILE).exists():
-        clf = FrozenEncoderClassifier.from_pretrained(path)
-        embeddings = clf.embed(list(texts))
-        return clf.lr_.predict_proba(embeddings)[:, 1], embeddings
-    if (path / HEAD_FILE).exists():
-        model = GreenClassifier.from_pretrained(path)
-        embeddings = model.embed(list(texts), show_progress=True)
-        return model.proba_from_embeddings(embeddings)[0][:, 1], embeddings
-    raise PatentlabError(
-        f"not a classifier folder (no {BASELINE_FILE} or {HEAD_FILE}); train one with 'patentlab classify'",
-        path=path,
-    )
+    prediction = predict(load_classifier(model_dir), list(texts), show_progress=True)
+    return prediction.p_green, prediction.embeddings
 
 
 def read_scores(path: str | Path, ids: Sequence[str]) -> np.ndarray:

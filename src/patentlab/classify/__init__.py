@@ -11,6 +11,9 @@ functions ``train`` and ``evaluate`` share their modules' names, so import them 
     result = train(load_labeled("train_silver.parquet"), "runs/ft")     # the card's defaults
     model = GreenClassifier.from_pretrained(result.model_dir)          # the card's format
     model.predict_proba(["A photovoltaic cell …"])[:, 1]
+
+Every kind is a :class:`~patentlab.classify.family.Classifier`; ``load_classifier(folder)`` loads
+any of them from the folder it saved (:mod:`patentlab.classify.family`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ _EXPORTS = {
     "FrozenEncoderClassifier": "patentlab.classify.baseline",
     "GreenClassifier": "patentlab.classify.model",
     "TrainConfig": "patentlab.classify.train",
-    "load_classifier": "patentlab.classify.evaluate",
+    "Classifier": "patentlab.classify.family",
+    "load_classifier": "patentlab.classify.family",
     "load_labeled": "patentlab.classify.data",
     "load_gold": "patentlab.classify.data",
     "predict_file": "patentlab.classify.predict",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +9,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
-from patentlab.embed.encoder import DEFAULT_MAX_LENGTH, Encoder
+from patentlab.classify.family import Prediction
+from patentlab.classify.frozen import FrozenEncoderMixin
+from patentlab.embed.encoder import DEFAULT_MAX_LENGTH
 from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_dir, write_json
 
@@ -18,7 +19,7 @@ BASELINE_FILE = "baseline.json"
 WEIGHTS_FILE = "logistic_regression.npz"
 
 
-class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
+class FrozenEncoderClassifier(FrozenEncoderMixin, ClassifierMixin, BaseEstimator):
     """A scikit-learn classifier over frozen, mean-pooled sentence embeddings.
 
     Args:
@@ -62,18 +63,7 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.cache = cache
 
-    def load_encoder(self) -> Encoder:
-        """The frozen encoder, loaded on first use and kept (``encoder_``)."""
-        if getattr(self, "encoder_", None) is None:
-            self.encoder_ = Encoder(
-                self.model,
-                max_length=self.max_length,
-                dtype=self.dtype,
-                chunk=self.chunk,
-                batch_size=self.batch_size,
-                cache=self.cache,
-            )
-        return self.encoder_
+    encoder_fields = ("max_length", "dtype", "chunk", "batch_size", "cache")
 
     def embed(self, texts: Sequence[str], show_progress: bool = True) -> np.ndarray:
         """The frozen embeddings of ``texts`` (cached on disk unless ``cache=False``)."""
@@ -99,12 +89,17 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
         """``(n, 2)`` probabilities of Non-Green and Green."""
         return self.lr_.predict_proba(self.embed(X, show_progress=show_progress))
 
+    def predict_with_embeddings(self, X: Sequence[str], *, show_progress: bool = False) -> Prediction:
+        """The probabilities and the frozen embeddings they came from."""
+        embeddings = self.embed(X, show_progress=show_progress)
+        return Prediction(self.lr_.predict_proba(embeddings), embeddings)
+
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return self.predict_proba(X).argmax(axis=1)
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write ``baseline.json`` (settings) and the regression's weights (no pickle)."""
-        params = {k: v for k, v in self.get_params().items() if k != "cache"}  # a run-time choice
+        params = self.saved_params()
         text = getattr(self, "text_", None)  # what it was trained on (classify.data.text_summary)
         with atomic_dir(path) as staging:
             write_json(staging / BASELINE_FILE, {"format": "patentlab-baseline/1", **params, "text": text})
@@ -119,10 +114,7 @@ class FrozenEncoderClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> FrozenEncoderClassifier:
         path = Path(path)
-        if not (path / BASELINE_FILE).exists():
-            raise PatentlabError(f"not a baseline folder (no {BASELINE_FILE})", path=path)
-        params = json.loads((path / BASELINE_FILE).read_text(encoding="utf-8"))
-        params.pop("format", None)
+        params = cls.read_params(path, BASELINE_FILE, "baseline")
         text = params.pop("text", None)
         clf = cls(params.pop("model"), **params)
         clf.text_ = text

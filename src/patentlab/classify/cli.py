@@ -269,7 +269,7 @@ def select(
     """Choose C and the experts by leave-one-source-out CV on TRAIN (the simplest model the
     bootstrap cannot separate from the best), save it, and only then test it on GOLD."""
     from patentlab.classify.data import load_gold, without_texts
-    from patentlab.classify.protocol import EncoderSettings, run_protocol
+    from patentlab.classify.protocol import fast_encoder, run_protocol
     from patentlab.classify.selection import record_groups
 
     test = load_gold(gold, weight=1.0)
@@ -282,7 +282,7 @@ def select(
         groups,
         test,
         out,
-        encoder=EncoderSettings.fast(model, max_length),
+        encoder=fast_encoder(model, max_length),
         test_name=gold.stem,
         n_boot=n_boot,
         on_step=lambda message: console.out.print(f"[bold]{message}[/bold]"),
@@ -375,7 +375,7 @@ def evaluate(
     """Kappa, AUC, MCC, P/R/F1, report, confusion matrix and calibration PNGs; add an iteration row."""
     from patentlab.classify.data import check_model_text, load_labeled
     from patentlab.classify.evaluate import evaluate as run_evaluate
-    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.family import load_classifier
     from patentlab.tables import read_table
 
     classifier = load_classifier(model)

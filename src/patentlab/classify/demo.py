@@ -59,7 +59,7 @@ def subsample(
 
 def run(ctx: DemoContext) -> None:
     from patentlab.classify.data import load_gold, load_labeled, without_texts
-    from patentlab.classify.protocol import MODEL_CARD_JSON, SELECTION_JSON, EncoderSettings, run_protocol
+    from patentlab.classify.protocol import MODEL_CARD_JSON, SELECTION_JSON, fast_encoder, run_protocol
     from patentlab.classify.selection import record_groups
 
     out = ctx.stage_dir("classify")
@@ -69,6 +69,7 @@ def run(ctx: DemoContext) -> None:
 
         from patentlab.classify.protocol import ProtocolResult
         from patentlab.classify.selection import Selection
+        from patentlab.embed.settings import EncoderSettings
 
         console.out.print(f"reusing {out}")
         saved = json.loads((out / SELECTION_JSON).read_text(encoding="utf-8"))
@@ -76,7 +77,7 @@ def run(ctx: DemoContext) -> None:
         print_selection(
             ProtocolResult(
                 selection, saved["test"], saved["C"], {}, out / "selected", out / "baseline",
-                EncoderSettings(**saved["encoder"]), saved.get("robustness"),
+                EncoderSettings.from_dict(saved["encoder"]), saved.get("robustness"),
             )
         )  # fmt: skip
         ctx.outputs["classify"] = out
@@ -105,7 +106,7 @@ def run(ctx: DemoContext) -> None:
         groups,
         gold,
         out,
-        encoder=EncoderSettings.fast("minilm", 128),
+        encoder=fast_encoder("minilm", 128),
         n_boot=ctx.pick(demo=500, tiny=100, full=1000),
         on_step=lambda message: console.out.print(f"[bold]{message}[/bold]"),
     )

@@ -1,4 +1,8 @@
-"""Load any patentlab classifier, evaluate it on a labelled file, and keep the iteration table."""
+"""Evaluate any patentlab classifier on a labelled file, and keep the iteration table.
+
+``load_classifier`` is :func:`patentlab.classify.family.load_classifier`, re-exported here for
+the callers that import it from this module.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.classify.data import LabeledTexts, default_text, load_labeled
+from patentlab.classify.family import Classifier, predict
+from patentlab.classify.family import load_classifier as load_classifier  # re-exported
 from patentlab.classify.metrics import binary_metrics, multilabel_metrics, write_report
-from patentlab.errors import PatentlabError
 from patentlab.storage import write_json, write_text
 
 ITERATIONS_JSON = "iterations.json"
 ITERATIONS_MD = "iterations.md"
-
-
-def load_classifier(path: str | Path) -> Any:
-    """A fine-tuned model (``classifier_head.pt``), a frozen baseline (``baseline.json``), the
-    baseline with the Y02-definition prior (``prior.json``) or the TF-IDF expert (``lexical.json``)."""
-    from patentlab.classify.baseline import BASELINE_FILE, FrozenEncoderClassifier
-    from patentlab.classify.lexical import LEXICAL_FILE, TfidfClassifier
-    from patentlab.classify.model import HEAD_FILE, GreenClassifier
-    from patentlab.classify.prior import PRIOR_FILE, DefinitionPriorClassifier
-
-    path = Path(path)
-    if (path / "model" / HEAD_FILE).exists():  # a training run's folder
-        path = path / "model"
-    if (path / HEAD_FILE).exists():
-        return GreenClassifier.from_pretrained(path)
-    if (path / BASELINE_FILE).exists():
-        return FrozenEncoderClassifier.from_pretrained(path)
-    if (path / PRIOR_FILE).exists():
-        return DefinitionPriorClassifier.from_pretrained(path)
-    if (path / LEXICAL_FILE).exists():
-        return TfidfClassifier.from_pretrained(path)
-    raise PatentlabError(
-        f"not a classifier folder (no {HEAD_FILE}, {BASELINE_FILE}, {PRIOR_FILE} or {LEXICAL_FILE})",
-        path=path,
-    )
 
 
 def describe(model: Any) -> str:
@@ -46,7 +26,7 @@ def describe(model: Any) -> str:
     from patentlab.classify.baseline import FrozenEncoderClassifier
     from patentlab.classify.lexical import TfidfClassifier
     from patentlab.classify.prior import DefinitionPriorClassifier
-    from patentlab.classify.y02_scorer import Y02DefinitionScorer
+    from patentlab.classify.y02_scorer import DefinitionAugmentedClassifier, Y02DefinitionScorer
     from patentlab.embed.models import display_name
 
     if isinstance(model, FrozenEncoderClassifier):
@@ -59,11 +39,17 @@ def describe(model: Any) -> str:
         return "TF-IDF + LR (weighted)"
     if isinstance(model, Y02DefinitionScorer):
         return "Y02-definition scorer"
-    return f"Fine-tuned {display_name(model.base_model)}"
+    if isinstance(model, DefinitionAugmentedClassifier):
+        return f"{display_name(model.model)} + Y02 features + LR"
+    from patentlab.classify.model import GreenClassifier  # imports torch: only when needed
+
+    if isinstance(model, GreenClassifier):
+        return f"Fine-tuned {display_name(model.base_model)}"
+    return type(model).__name__  # a kind registered later
 
 
 def evaluate(
-    model: Any,
+    model: Classifier | str | Path,
     data: LabeledTexts | str | Path,
     out_dir: str | Path,
     *,
@@ -86,11 +72,8 @@ def evaluate(
         data = load_labeled(data, text=default_text(model, None))
     name = name or Path(data.source).stem or "eval"
     method = method or describe(model)
-    y02 = None
-    if hasattr(model, "proba_from_embeddings"):
-        probs, y02 = model.proba_from_embeddings(model.embed(data.texts, show_progress=show_progress))
-    else:
-        probs = model.predict_proba(data.texts, show_progress=show_progress)
+    prediction = predict(model, data.texts, show_progress=show_progress)
+    probs, y02 = prediction.proba, prediction.y02
     metrics = binary_metrics(data.labels, probs[:, 1])
     if y02 is not None and data.y02 is not None:
         from patentlab.corpus.schema import Y02_CATEGORIES

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from patentlab.classify.family import Prediction
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.embed.encoder import DEFAULT_MAX_LENGTH, Encoder, load_transformer, mean_pool
 from patentlab.embed.models import resolve_model
@@ -56,6 +57,8 @@ class GreenClassifier(torch.nn.Module):
         self.y02_head = torch.nn.Linear(dim, len(Y02_CATEGORIES)) if y02_head else None
         #: What it was trained on (:func:`patentlab.classify.data.text_summary`); None if unknown.
         self.text: dict | None = None
+        #: Texts per forward pass when a call gives none (a run-time choice, not saved).
+        self.batch_size = 32
 
     @classmethod
     def from_base(
@@ -94,14 +97,23 @@ class GreenClassifier(torch.nn.Module):
     # -- inference ------------------------------------------------------------------------------
 
     def embed(
-        self, texts: Sequence[str], *, batch_size: int = 32, chunk: bool = False, show_progress: bool = False
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        chunk: bool = False,
+        show_progress: bool = False,
     ) -> np.ndarray:
         """Mean-pooled embeddings of ``texts`` with the (fine-tuned) encoder, length-sorted batches."""
         was_training = self.training
         self.eval()
         try:
             enc = Encoder.from_modules(
-                self.tokenizer, self.encoder, max_length=self.max_length, batch_size=batch_size, chunk=chunk
+                self.tokenizer,
+                self.encoder,
+                max_length=self.max_length,
+                batch_size=batch_size or self.batch_size,
+                chunk=chunk,
             )
             return enc.encode(texts, show_progress=show_progress, description="classify")
         finally:
@@ -115,8 +127,25 @@ class GreenClassifier(torch.nn.Module):
         y02 = torch.sigmoid(self.y02_head(x)).float().cpu().numpy() if self.y02_head is not None else None
         return probs, y02
 
+    def predict_with_embeddings(self, texts: Sequence[str], *, show_progress: bool = False) -> Prediction:
+        """The probabilities, the embeddings they came from and, with a Y02 head, the categories."""
+        embeddings = self.embed(texts, show_progress=show_progress)
+        proba, y02 = self.proba_from_embeddings(embeddings)
+        return Prediction(proba, embeddings, y02)
+
+    def prepare_encoder(self, *, batch_size: int | None = None, cache: bool | None = None) -> None:
+        """Set the batch size; the encoder is already loaded and its vectors are never cached
+        (the weights are the model's own)."""
+        if batch_size is not None:
+            self.batch_size = batch_size
+
     def predict_proba(
-        self, texts: Sequence[str], *, batch_size: int = 32, chunk: bool = False, show_progress: bool = False
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = None,
+        chunk: bool = False,
+        show_progress: bool = False,
     ) -> np.ndarray:
         """``(n, 2)`` probabilities of Non-Green and Green, as the card's snippet computes them."""
         return self.proba_from_embeddings(

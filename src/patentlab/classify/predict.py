@@ -153,7 +153,7 @@ def predict_file(
     to what the model was trained on: a claims-only model refuses a file without claims.
     """
     from patentlab.classify.data import check_model_text
-    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.family import load_classifier
 
     input_path, out_path = Path(input_path), Path(out_path)
     if not input_path.exists():

@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from patentlab.classify.baseline import FrozenEncoderClassifier
+from patentlab.classify.family import Prediction
 from patentlab.classify.lexical import TfidfClassifier
 from patentlab.classify.y02_scorer import Y02DefinitionScorer
 from patentlab.embed.encoder import unit_rows
@@ -70,7 +71,9 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         self.lexical = lexical
         self.definitions = definitions
 
-    def _parts(self) -> tuple[FrozenEncoderClassifier, Y02DefinitionScorer]:
+    def parts(self) -> tuple[FrozenEncoderClassifier, Y02DefinitionScorer]:
+        """The baseline and the scorer this model uses (``baseline_``, ``scorer_``), set up on first
+        call from the constructor's (or default) ones, on one shared encoder."""
         if getattr(self, "baseline_", None) is None:
             self.baseline_ = self.baseline or FrozenEncoderClassifier("minilm", class_weight="balanced")
             self.scorer_ = self.scorer or Y02DefinitionScorer(self.baseline_.model, class_weight="balanced")
@@ -81,7 +84,7 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
     @property
     def text_(self) -> dict | None:
         """The text the baseline was trained on (:func:`patentlab.classify.data.text_summary`)."""
-        return getattr(self._parts()[0], "text_", None)
+        return getattr(self.parts()[0], "text_", None)
 
     @property
     def experts(self) -> list[str]:
@@ -100,7 +103,7 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
 
         ``embeddings``: the baseline encoder's vectors of ``X`` when the caller already holds them.
         """
-        baseline, scorer = self._parts()
+        baseline, scorer = self.parts()
         if embeddings is None:
             embeddings = baseline.embed(X, show_progress=show_progress)
         baseline.fit_embeddings(embeddings, y)
@@ -113,7 +116,12 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """``(n, 2)`` probabilities of Non-Green and Green."""
-        baseline, scorer = self._parts()
+        return self.predict_with_embeddings(X, show_progress=show_progress).proba
+
+    def predict_with_embeddings(self, X: Sequence[str], *, show_progress: bool = False) -> Prediction:
+        """The probabilities and the baseline's embeddings they came from (the lexical expert
+        reads the texts themselves)."""
+        baseline, scorer = self.parts()
         embeddings = baseline.embed(X, show_progress=show_progress)
         p_base = baseline.lr_.predict_proba(embeddings)[:, 1]
         log_odds = _logit(p_base)
@@ -123,14 +131,20 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
         if self.lexical is not None:
             log_odds += self.lexical.decision_function(X)
         p = 1.0 / (1.0 + np.exp(-log_odds))
-        return np.column_stack([1.0 - p, p])
+        return Prediction(np.column_stack([1.0 - p, p]), embeddings)
+
+    def prepare_encoder(self, *, batch_size: int | None = None, cache: bool | None = None) -> None:
+        """Load the shared encoder now, with these run-time settings."""
+        baseline, scorer = self.parts()
+        baseline.prepare_encoder(batch_size=batch_size, cache=cache)
+        scorer.encoder_ = baseline.encoder_  # still one encoder for both
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write ``prior.json`` and the experts in ``baseline/``, ``y02_scorer/`` [and ``lexical/``]."""
-        baseline, scorer = self._parts()
+        baseline, scorer = self.parts()
         with atomic_dir(path) as staging:
             write_json(staging / PRIOR_FILE, {"format": PRIOR_FORMAT, "experts": self.experts})
             baseline.save_pretrained(staging / "baseline")
@@ -153,6 +167,6 @@ class DefinitionPriorClassifier(ClassifierMixin, BaseEstimator):
             TfidfClassifier.from_pretrained(path / LEXICAL_DIR) if LEXICAL_DIR in experts else None,
             definitions=definitions,
         )
-        clf._parts()
+        clf.parts()
         clf.classes_ = np.array([0, 1])
         return clf

@@ -32,6 +32,7 @@ from patentlab.classify.selection import (
     grouped_oof,
     select,
 )
+from patentlab.embed.settings import EncoderSettings
 from patentlab.storage import write_json
 
 SELECTION_JSON = "selection.json"
@@ -39,23 +40,13 @@ MODEL_CARD_JSON = "model_card.json"
 SELECTED_DIR = "selected"
 
 
-@dataclass
-class EncoderSettings:
-    """The frozen encoder the stage chooses explicitly (not the library's defaults)."""
+def fast_encoder(model: str = "minilm", max_length: int = 128) -> EncoderSettings:
+    """The stage's encoder: bf16 where the CPU or GPU computes it natively (about 2x on AMX), else fp32."""
+    import torch
 
-    model: str = "minilm"
-    max_length: int = 128
-    dtype: str = "bf16"
-    batch_size: int = 32
+    from patentlab.llm.loading import fast_dtype
 
-    @classmethod
-    def fast(cls, model: str = "minilm", max_length: int = 128) -> EncoderSettings:
-        """bf16 where the CPU or GPU computes it natively (about 2x on AMX), else fp32."""
-        import torch
-
-        from patentlab.llm.loading import fast_dtype
-
-        return cls(model, max_length, "bf16" if fast_dtype() == torch.bfloat16 else "fp32")
+    return EncoderSettings(model, max_length, "bf16" if fast_dtype() == torch.bfloat16 else "fp32")
 
 
 @dataclass
@@ -75,7 +66,7 @@ class ProtocolResult:
             "robustness": self.robustness,
             "C": self.C,
             "c_scores": {str(k): v for k, v in self.c_scores.items()},
-            "encoder": vars(self.encoder),
+            "encoder": self.encoder.to_dict(),
             "test": self.test,
         }
 
@@ -121,7 +112,7 @@ def run_protocol(
     from patentlab.classify.y02_scorer import Y02DefinitionScorer
 
     out = Path(out_dir)
-    encoder = encoder or EncoderSettings.fast()
+    encoder = encoder or fast_encoder()
     step = on_step or (lambda message: None)
     baseline = FrozenEncoderClassifier(
         encoder.model,
@@ -171,7 +162,7 @@ def run_protocol(
         model = DefinitionPriorClassifier(
             baseline, scorer, fitted.tfidf if "tfidf" in chosen else None, definitions="y02" in chosen
         )
-        model._parts()
+        model.parts()
         model.classes_ = np.array([0, 1])
         model.save_pretrained(selected)
     result = ProtocolResult(
@@ -208,7 +199,7 @@ def model_card(result: ProtocolResult, test_name: str, n_train: int) -> dict:
         "format": "patentlab-model-card/1",
         "model": DESCRIPTIONS[chosen],
         "candidate": chosen,
-        "encoder": vars(result.encoder),
+        "encoder": result.encoder.to_dict(),
         "C": result.C,
         "trained_on": n_train,
         "selection_rule": result.selection.rule,

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
+from patentlab.classify.family import Prediction
+from patentlab.classify.frozen import FrozenEncoderMixin
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.embed.encoder import unit_rows
 from patentlab.errors import PatentlabError
@@ -43,7 +44,6 @@ from patentlab.storage import atomic_dir, write_json
 
 if TYPE_CHECKING:
     from patentlab.cpc import CpcEntry
-    from patentlab.embed.encoder import Encoder
 
 SCORER_FILE = "y02_scorer.json"
 AUGMENTED_FILE = "y02_augmented.json"
@@ -83,7 +83,7 @@ def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
     return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
 
 
-class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
+class Y02DefinitionScorer(FrozenEncoderMixin, ClassifierMixin, BaseEstimator):
     """Zero-shot green score: similarity to the Y02 definitions against other CPC titles.
 
     Args:
@@ -126,19 +126,10 @@ class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
 
     # -- the encoder and the definitions ---------------------------------------------------------
 
-    def load_encoder(self) -> Encoder:
-        """The frozen encoder, loaded on first use and kept (``encoder_``)."""
-        if getattr(self, "encoder_", None) is None:
-            from patentlab.embed.encoder import Encoder
-
-            if self.background not in BACKGROUNDS:
-                raise PatentlabError(
-                    f"background must be one of {', '.join(BACKGROUNDS)}, not '{self.background}'"
-                )
-            self.encoder_ = Encoder(
-                self.model, max_length=self.max_length, batch_size=self.batch_size, cache=self.cache
-            )
-        return self.encoder_
+    def check_settings(self) -> None:
+        if self.background not in BACKGROUNDS:
+            choices = ", ".join(BACKGROUNDS)
+            raise PatentlabError(f"background must be one of {choices}, not '{self.background}'")
 
     def _embed(self, texts: Sequence[str], description: str, show_progress: bool = False) -> np.ndarray:
         return unit_rows(
@@ -207,6 +198,11 @@ class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
         """``(n, 2)`` probabilities of Non-Green and Green (a monotone map of the margin)."""
         return self._proba_from_margin(self.margin(X, show_progress))
 
+    def predict_with_embeddings(self, X: Sequence[str], *, show_progress: bool = False) -> Prediction:
+        """The probabilities and the unit embeddings they came from."""
+        unit = self.embed(X, show_progress)
+        return Prediction(self._proba_from_margin(self.features_from_embeddings(unit)[:, 0]), unit)
+
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """0/1 labels at ``threshold_`` (0.5 before ``fit``)."""
         return (self.predict_proba(X)[:, 1] >= getattr(self, "threshold_", 0.5)).astype(int)
@@ -253,7 +249,7 @@ class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
 
     def save_pretrained(self, path: str | Path) -> Path:
         """Write ``y02_scorer.json``: the settings and, after ``fit``, the calibration and threshold."""
-        state = {k: v for k, v in self.get_params().items() if k != "cache"}
+        state = self.saved_params()
         if getattr(self, "calibration_", None) is not None:
             state.update(calibration=list(self.calibration_), threshold=self.threshold_)
         with atomic_dir(path) as staging:
@@ -262,11 +258,7 @@ class Y02DefinitionScorer(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> Y02DefinitionScorer:
-        path = Path(path)
-        if not (path / SCORER_FILE).exists():
-            raise PatentlabError(f"not a Y02 scorer folder (no {SCORER_FILE})", path=path)
-        params = json.loads((path / SCORER_FILE).read_text(encoding="utf-8"))
-        params.pop("format", None)
+        params = cls.read_params(path, SCORER_FILE, "Y02 scorer")
         calibration, threshold = params.pop("calibration", None), params.pop("threshold", None)
         scorer = cls(params.pop("model"), **params)
         if calibration is not None:
@@ -365,6 +357,15 @@ class DefinitionAugmentedClassifier(ClassifierMixin, BaseEstimator):
         """``(n, 2)`` probabilities of Non-Green and Green."""
         return self.predict_proba_design(self.design(X, show_progress))
 
+    def predict_with_embeddings(self, X: Sequence[str], *, show_progress: bool = False) -> Prediction:
+        """The probabilities and the raw embeddings (the design's first columns) they came from."""
+        design = self.design(X, show_progress)
+        return Prediction(self.predict_proba_design(design), design[:, : -len(FEATURE_NAMES)])
+
+    def prepare_encoder(self, *, batch_size: int | None = None, cache: bool | None = None) -> None:
+        """Load the scorer's encoder (the one this model reads texts with) now, with these settings."""
+        self.scorer().prepare_encoder(batch_size=batch_size, cache=cache)
+
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return self.predict_proba(X).argmax(axis=1)
 
@@ -381,10 +382,7 @@ class DefinitionAugmentedClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_pretrained(cls, path: str | Path) -> DefinitionAugmentedClassifier:
         path = Path(path)
-        if not (path / AUGMENTED_FILE).exists():
-            raise PatentlabError(f"not a Y02-augmented classifier folder (no {AUGMENTED_FILE})", path=path)
-        params = json.loads((path / AUGMENTED_FILE).read_text(encoding="utf-8"))
-        params.pop("format", None)
+        params = FrozenEncoderMixin.read_params(path, AUGMENTED_FILE, "Y02-augmented classifier")
         clf = cls(params.pop("model"), **params)
         with np.load(path / AUGMENTED_WEIGHTS) as w:
             clf.lr_ = LogisticRegression(C=clf.C, class_weight=clf.class_weight)

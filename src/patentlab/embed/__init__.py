@@ -13,6 +13,7 @@ _EXPORTS = {
     "Encoder": "patentlab.embed.encoder",
     "mean_pool": "patentlab.embed.encoder",
     "EmbeddingCache": "patentlab.embed.cache",
+    "EncoderSettings": "patentlab.embed.settings",
     "resolve_model": "patentlab.embed.models",
     "ALIASES": "patentlab.embed.models",
     "PATENTSBERTA": "patentlab.embed.models",

@@ -12,12 +12,10 @@ from patentlab._lazy import lazy_exports
 
 _EXPORTS = {
     "DenseParams": "patentlab.index.dense",
+    "EncoderSettings": "patentlab.embed.settings",
     "SearchFilters": "patentlab.index.filters",
     "reciprocal_rank_fusion": "patentlab.index.fusion",
-    **{
-        name: "patentlab.index.hybrid"
-        for name in ("AddReport", "EncoderSettings", "SearchHit", "SearchIndex", "SearchResults")
-    },
+    **{name: "patentlab.index.hybrid" for name in ("AddReport", "SearchHit", "SearchIndex", "SearchResults")},
     **{name: "patentlab.index.records" for name in ("IndexDoc", "read_documents", "to_index_doc")},
 }
 __all__ = sorted(_EXPORTS)

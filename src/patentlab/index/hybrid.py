@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from patentlab.embed.settings import EncoderSettings
 from patentlab.errors import PatentlabError
 from patentlab.index.dense import DenseIndex, DenseParams
 from patentlab.index.filters import SearchFilters
@@ -67,20 +68,6 @@ def _one_torch_thread():
             yield
         finally:
             torch.set_num_threads(before)
-
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    """How documents and queries are embedded (the embed step's :class:`~patentlab.embed.encoder.Encoder`).
-
-    128 tokens cover a title and the preamble and first elements of claim 1, the length
-    all-MiniLM-L6-v2 was trained on; bf16 runs faster on CPU at a cosine of ≥ 0.998 to fp32
-    (``docs/search.md``).
-    """
-
-    model: str = "minilm"
-    max_length: int = 128
-    dtype: str = "bf16"
 
 
 @dataclass
@@ -218,7 +205,7 @@ class SearchIndex:
         store = DocStore(path / DOCS_DB, read_only=read_only)
         keyword = KeywordIndex(path / KEYWORD_DIR, read_only=read_only)
         dense = DenseIndex.load(path, DenseParams(**manifest["dense"]))
-        encoder = EncoderSettings(**manifest["encoder"])
+        encoder = EncoderSettings.from_dict(manifest["encoder"])
         self = cls(path, store, keyword, dense, encoder, read_only=read_only)
         if not read_only:
             indexed, embedded = self._index_pending(), self._embed_pending()
@@ -263,7 +250,7 @@ class SearchIndex:
             self.path / MANIFEST,
             {
                 "format": FORMAT_VERSION,
-                "encoder": asdict(self.encoder_settings),
+                "encoder": self.encoder_settings.to_dict(),
                 "dim": self.dense.dim,
                 "dense": asdict(self.dense.params),
                 "documents": len(self.store),
@@ -279,10 +266,7 @@ class SearchIndex:
         """The document encoder (loaded on first use; vectors go to the embedding cache)."""
         with self._encoder_lock:  # the web app's worker threads may all ask at once
             if self._encoder is None:
-                from patentlab.embed.encoder import Encoder
-
-                s = self.encoder_settings
-                self._encoder = Encoder(s.model, max_length=s.max_length, dtype=s.dtype)
+                self._encoder = self.encoder_settings.encoder()
         return self._encoder
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -9,7 +9,8 @@ from pathlib import Path
 from patentlab import console
 from patentlab.console import progress_callback
 from patentlab.demo_context import DemoContext
-from patentlab.index.hybrid import EncoderSettings, SearchIndex, is_current
+from patentlab.embed.settings import EncoderSettings
+from patentlab.index.hybrid import SearchIndex, is_current
 from patentlab.storage import read_json
 
 

@@ -230,7 +230,7 @@ def train_review_model(
     Writes ``out_dir/model`` (the card's format) and ``out_dir/final.json``.
     """
     from patentlab.classify.data import class_weights, gold_weights
-    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.family import load_classifier
     from patentlab.classify.intervals import with_intervals
     from patentlab.classify.train import TrainConfig
     from patentlab.classify.train import train as fine_tune

@@ -131,18 +131,15 @@ class PredictJob(Job):
 def load_predictor(model_dir: str | Path, batch_size: int = 32) -> Callable[[list[str]], np.ndarray]:
     """``texts -> p_green`` for a classifier folder, without the on-disk embedding cache.
 
-    The frozen baseline embeds through the shared cache by default; scale jobs embed afresh so
-    that every engine computes every vector the same way (and many actors never write one cache).
+    Any classifier kind loads. Kinds with a frozen encoder embed through the shared cache by
+    default; scale jobs embed afresh so that every engine computes every vector the same way (and
+    many actors never write one cache).
     """
-    from patentlab.classify.baseline import FrozenEncoderClassifier
-    from patentlab.classify.evaluate import load_classifier
+    from patentlab.classify.family import load_classifier, prepare_encoder
 
     model = load_classifier(model_dir)
-    if isinstance(model, FrozenEncoderClassifier):
-        model.set_params(batch_size=batch_size, cache=False)
-        model.load_encoder()  # now, with the worker, not inside its first batch
-        return lambda texts: model.predict_proba(texts, show_progress=False)[:, 1]
-    return lambda texts: model.predict_proba(texts, batch_size=batch_size)[:, 1]
+    prepare_encoder(model, batch_size=batch_size, cache=False)  # now, with the worker, not in its first batch
+    return lambda texts: model.predict_proba(texts, show_progress=False)[:, 1]
 
 
 #: What a generation is conditioned on: nothing, the row's title (top-down), its claims (bottom-up).

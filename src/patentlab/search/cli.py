@@ -31,8 +31,9 @@ def index(
     nprobe: int = typer.Option(8, help="IVF groups scanned per query (recall/speed)."),
 ) -> None:
     """Index SOURCES; an existing index gets only the documents it does not hold yet."""
+    from patentlab.embed.settings import EncoderSettings
     from patentlab.index.dense import DenseParams
-    from patentlab.index.hybrid import MANIFEST, EncoderSettings, SearchIndex
+    from patentlab.index.hybrid import MANIFEST, SearchIndex
 
     settings = EncoderSettings(model=model, max_length=max_length, dtype=dtype)
     params = DenseParams(kind=dense, nprobe=nprobe)

@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.errors import PatentlabError
@@ -34,6 +34,9 @@ from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_doc
 from patentlab.vet.obviousness import ObviousnessConfig, map_accepted
 from patentlab.vet.obviousness import summary as obviousness_summary
 from patentlab.vet.realism import realism_share
+
+if TYPE_CHECKING:
+    from patentlab.classify.family import Classifier
 
 VETTED_FILE = "vetted.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -142,19 +145,18 @@ def drop_cut_claim(parsed: ParsedPatent) -> ParsedPatent:
     return parsed
 
 
-def score_green(model: Any, inventions: Sequence[VettedInvention]) -> None:
+def score_green(model: Classifier, inventions: Sequence[VettedInvention]) -> None:
     """Set ``p_green`` (and ``y02`` where the model has a Y02 head) on each invention, from claim 1."""
+    from patentlab.classify.family import predict
+
     if not inventions:
         return
     texts = [
         inv.parsed["claims"][0] if inv.parsed["claims"] else inv.parsed["abstract"] or ""
         for inv in inventions
     ]
-    y02 = None
-    if hasattr(model, "proba_from_embeddings") and getattr(model, "y02_head", None) is not None:
-        probs, y02 = model.proba_from_embeddings(model.embed(texts))
-    else:
-        probs = model.predict_proba(texts)
+    prediction = predict(model, texts)
+    probs, y02 = prediction.proba, prediction.y02
     for i, inv in enumerate(inventions):
         inv.p_green = round(float(probs[i, 1]), 4)
         if y02 is not None:
@@ -269,7 +271,7 @@ def vet_generations(
     *,
     checks: CheckConfig | None = None,
     novelty: NoveltyConfig | None = None,
-    classifier: str | Path | Any | None = None,
+    classifier: str | Path | Classifier | None = None,
     prices: Prices | None = None,
     keep_complete_claims: bool = True,
     show_progress: bool = True,
@@ -386,7 +388,7 @@ def vet_generations(
         green: dict[str, Any] = {"scored": False}
         if classifier is not None:
             if isinstance(classifier, str | Path):
-                from patentlab.classify.evaluate import load_classifier
+                from patentlab.classify.family import load_classifier
 
                 classifier = load_classifier(classifier)
             score_green(classifier, accepted)

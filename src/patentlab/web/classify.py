@@ -1,10 +1,10 @@
 """Classify pasted claims or abstracts: ``POST /api/classify`` and the ``/classify`` page.
 
-The classifier is the model folder given to ``patentlab serve --model DIR`` (a frozen baseline
-from ``patentlab classify baseline`` or a fine-tuned model from ``patentlab classify train``),
-loaded once. Without one, the API answers 503 and the page says so. Each text gets P(green), the
-label (P(green) ≥ 0.5), the Y02 categories when the model has the multi-label Y02 head, and the
-three Y02 definitions nearest it (official CPC titles, by MiniLM similarity). Classifying writes
+The classifier is the model folder given to ``patentlab serve --model DIR`` (any kind that
+``patentlab classify`` saves, :func:`patentlab.classify.family.load_classifier`), loaded once.
+Without one, the API answers 503 and the page says so. Each text gets P(green), the label
+(P(green) ≥ 0.5), the Y02 categories when the model has the multi-label Y02 head, and the three
+Y02 definitions nearest it (official CPC titles, by MiniLM similarity). Classifying writes
 nothing, so it needs no login. Pasted text is untrusted: the template autoescapes it.
 
 A model folder kept by the classify stage's selection protocol carries ``model_card.json``: its
@@ -15,7 +15,7 @@ kappa and AUC under grouped cross-validation and on the human test set, each wit
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -23,6 +23,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from patentlab.errors import PatentlabError
 from patentlab.web.templating import templates
+
+if TYPE_CHECKING:
+    from patentlab.classify.family import Classifier
 
 router = APIRouter()
 _load_lock = threading.Lock()
@@ -82,18 +85,18 @@ class ClassifyResponse(BaseModel):
     predictions: list[PredictionOut]
 
 
-class Classifier:
+class ServedClassifier:
     """The loaded model and the Y02-definition scorer, with one entry point for API and page."""
 
-    def __init__(self, model: Any, name: str, card: dict | None = None) -> None:
+    def __init__(self, model: Classifier, name: str, card: dict | None = None) -> None:
         self.model = model
         self.name = name
         self.card = card
         self._scorer = None
 
     @classmethod
-    def load(cls, path) -> Classifier:
-        from patentlab.classify.evaluate import load_classifier
+    def load(cls, path) -> ServedClassifier:
+        from patentlab.classify.family import load_classifier
 
         return cls(load_classifier(path), str(path), read_model_card(path))
 
@@ -107,14 +110,12 @@ class Classifier:
 
     def classify(self, texts: list[str]) -> list[dict]:
         """P(green), label, Y02 categories (when the head exists) and nearest definitions per text."""
+        from patentlab.classify.family import predict
         from patentlab.corpus.schema import Y02_CATEGORIES
 
         with _predict_lock:
-            y02 = None
-            if getattr(self.model, "y02_head", None) is not None:
-                probs, y02 = self.model.proba_from_embeddings(self.model.embed(texts))
-            else:
-                probs = self.model.predict_proba(texts, show_progress=False)
+            prediction = predict(self.model, texts)
+            probs, y02 = prediction.proba, prediction.y02
             nearest = self.scorer().nearest_definitions(texts, k=NEAREST)
         out = []
         for i, p in enumerate(probs[:, 1]):
@@ -175,7 +176,7 @@ def card_rows(card: dict | None) -> list[dict]:
     return rows
 
 
-def get_classifier(request: Request) -> Classifier:
+def get_classifier(request: Request) -> ServedClassifier:
     """The app's classifier, loaded on first use; 503 with the reason when there is none."""
     state = request.app.state
     classifier = getattr(state, "classifier", None)
@@ -187,7 +188,7 @@ def get_classifier(request: Request) -> Classifier:
             classifier = getattr(state, "classifier", None)
             if classifier is None:
                 try:
-                    classifier = Classifier.load(path)
+                    classifier = ServedClassifier.load(path)
                 except PatentlabError as exc:
                     raise HTTPException(503, f"the classifier could not be loaded: {exc}") from None
                 state.classifier = classifier

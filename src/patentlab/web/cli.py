@@ -14,7 +14,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind; keep 127.0.0.1 unless behind a proxy."),
     port: int = typer.Option(8000, help="Port to listen on."),
     model: Path = typer.Option(
-        None, help="Classifier folder for /classify (from 'patentlab classify baseline' or 'classify train')."
+        None, help="Classifier folder for /classify (any kind that 'patentlab classify' saves)."
     ),
 ) -> None:
     """Serve the search, classify and review pages and the JSON API."""
@@ -26,9 +26,9 @@ def serve(
     settings = WebSettings(search_index=index, review_db_url=db, classifier_model=model, published=published)
     app = create_app(settings)
     if model is not None:  # load now: a wrong folder is a one-line error before the server starts
-        from patentlab.web.classify import Classifier
+        from patentlab.web.classify import ServedClassifier
 
         typer.echo(f"loading the classifier from {model} …")
-        app.state.classifier = Classifier.load(model)
+        app.state.classifier = ServedClassifier.load(model)
     typer.echo(f"patentlab web app on http://{host}:{port}/  (API docs at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
