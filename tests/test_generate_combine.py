@@ -41,11 +41,52 @@ def test_claim_1_is_the_base_with_one_element_of_a_secondary_reference(index, co
             assert e.text in index.get(e.doc_id)["claims"][0] and e.doc_id in c.references
 
 
-def test_dependent_claims_name_claim_1_and_add_one_element_each(combos):
+def test_dependent_claims_name_an_earlier_claim_and_add_one_element_each(combos):
     for c in combos:
         claims = parse_claims(c.claims)
-        assert all(a.parents == [1] for a in claims[1:])
+        assert all(len(a.parents) == 1 and a.parents[0] < n for n, a in enumerate(claims[1:], start=2))
         assert len(c.elements) == len(parse_claim(c.claim1).elements) + len(c.dependents)
+
+
+def test_every_definite_term_of_a_built_claim_has_its_antecedent(combos):
+    from patentlab.generate.combine import _grounded
+
+    for c in combos:
+        # The base's own elements are a real claim's; what the combiner adds must fit them.
+        anatomy = parse_claim(c.claim1)
+        at = anatomy.elements.index(c.added.text)
+        assert _grounded(c.added.text, " ".join([anatomy.preamble, *anatomy.elements[:at]])), c.claim1
+        scope = {1: c.claim1}
+        for n, claim in enumerate(c.dependents, start=2):
+            parent = parse_claims(c.claims)[n - 1].parents[0]
+            assert _grounded(claim, scope[parent]), (claim, scope[parent])
+            scope[n] = f"{scope[parent]} {claim}"
+
+
+def test_the_chat_writer_writes_title_and_abstract_in_the_directions_order(combos):
+    """A real chat model (SmolLM2-135M-Instruct in transformers) writes for two combinations; the
+    text parses, keeps the built claims, and each direction asks for its own first section."""
+    from patentlab.generate.parse import parse_patent
+    from patentlab.generate.writer import ChatWriter
+    from patentlab.llm.chat.transformers import TransformersBackend
+
+    writer = ChatWriter(TransformersBackend("smollm2-135m"), source="smollm2-135m")
+    for mode, first in (("top-down", "title"), ("bottom-up", "abstract")):
+        assert (
+            writer.conversation(combos[0], mode)[-1]["content"]
+            .split("\n\n")[-1]
+            .startswith(f"Write the {first}")
+        )
+        generations = writer.write(combos[:2], mode, seed=0, temperature=0.7)
+        for g, c in zip(generations, combos[:2], strict=True):
+            parsed = parse_patent(g.text, finished=True)
+            assert parsed.claims == c.claims and g.combination["base"] == c.base
+            assert parsed.title and parsed.abstract and g.new_tokens > 0
+            assert (
+                g.text.index("## Title") < g.text.index("## Claims")
+                if mode == "top-down"
+                else (g.text.index("## Claims") < g.text.index("## Abstract") < g.text.index("## Title"))
+            )
 
 
 def test_prompts_and_top_down_text_carry_the_claims(combos):

@@ -144,6 +144,21 @@ def test_filters_keep_exactly_the_matching_documents(index, docs, filters, mode)
         assert len(hits) == min(100, len(allowed))
 
 
+def test_the_claims_filter_keeps_documents_with_claims_only(docs, tmp_path):
+    import dataclasses
+
+    # Real claims, and the same texts as abstract-only documents (as the 10k abstracts are).
+    mixed = docs[:3] + [
+        dataclasses.replace(d, id=f"{d.id}-abstract", abstract=d.claims[0], claims=[]) for d in docs[3:6]
+    ]
+    with SearchIndex.create(tmp_path / "index") as small:
+        small.add(mixed)
+        for has_claims, expected in ((True, docs[:3]), (False, mixed[3:])):
+            rowids = small.store.matching_rowids(SearchFilters(has_claims=has_claims))
+            found = {d["id"] for d in small.store.get_many(rowids.tolist()).values()}
+            assert found == {d.id for d in expected}
+
+
 def test_bad_filters_are_clean_errors():
     with pytest.raises(PatentlabError, match="Y02"):
         SearchFilters.parse(y02="Y09")

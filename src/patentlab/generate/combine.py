@@ -180,6 +180,7 @@ def _grounded(element: str, context: str) -> bool:
             # "the first node" is grounded by "first, second, and third nodes": the ordinal and
             # the noun after it must both be known (the noun in either number).
             noun = _stem(tokens[i + 2]) if i + 2 < len(tokens) else ""
+            noun = "" if noun in FUNCTION_WORDS else noun  # "the first to third reactors"
             seen = known.split() + tokens[:i]
             if phrase[0] not in seen or (noun and not any(_stem(w) == noun for w in seen)):
                 return False
