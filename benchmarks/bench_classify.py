@@ -1,6 +1,6 @@
 """Agreement with human labels: kappa, ROC-AUC, MCC and F1 of the green classifiers (issue 15).
 
-One fixed protocol over the bundled real data (``patentlab.corpus.demo.DEMO_SOURCES``: 2,5k
+One fixed protocol over the bundled real data (``patentlab.pipeline.corpus.DEMO_SOURCES``: 2,5k
 labelled claims and 9,5k labelled USPTO abstracts, silver labels from CPC Y02; patents with no
 CPC code are unknown and left out):
 
@@ -59,9 +59,9 @@ def labelled_records(work: Path, gold_texts: list[str]) -> tuple[Texts, Texts, i
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from patentlab.corpus.demo import DEMO_SOURCES
     from patentlab.corpus.ingest import ingest
     from patentlab.corpus.split import SPLITS, split_corpus, text_kind_array
+    from patentlab.pipeline.corpus import DEMO_SOURCES
 
     ingest([str(sample_path(n)) for n in DEMO_SOURCES], work / "corpus", on_duplicate="skip")
     split_corpus(work / "corpus", work / "splits", balance="weight", seed=42)

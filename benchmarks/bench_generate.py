@@ -119,8 +119,8 @@ def main() -> None:
 
     from patentlab.data import sample_path
     from patentlab.generate.data import build_data
-    from patentlab.generate.demo import DEMO_MAX_CHARS, DEMO_STEPS
     from patentlab.generate.train import TrainConfig, train
+    from patentlab.pipeline.generate import DEMO_MAX_CHARS, DEMO_STEPS
 
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="bench_generate_"))

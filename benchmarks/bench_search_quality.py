@@ -27,9 +27,9 @@ DEMO_CORPUS = ROOT / "runs" / "demo" / "corpus" / "corpus.parquet"
 def load_corpus() -> list[IndexDoc]:
     """The demo corpus (``runs/demo/corpus``), ingested from the bundled sample when missing."""
     if not DEMO_CORPUS.exists():
-        from patentlab.corpus.demo import DEMO_SOURCES
         from patentlab.corpus.ingest import ingest
         from patentlab.data import sample_path
+        from patentlab.pipeline.corpus import DEMO_SOURCES
 
         ingest([str(sample_path(n)) for n in DEMO_SOURCES], DEMO_CORPUS.parent, on_duplicate="skip")
     return list(read_documents([DEMO_CORPUS]))

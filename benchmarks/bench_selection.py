@@ -44,11 +44,11 @@ def prepare() -> None:
 
     from patentlab.classify.data import load_gold, load_labeled, without_texts
     from patentlab.classify.selection import record_groups
-    from patentlab.corpus.demo import DEMO_BALANCE, DEMO_SOURCES
     from patentlab.corpus.ingest import ingest
     from patentlab.corpus.split import split_corpus
     from patentlab.data import sample_path
     from patentlab.embed.models import resolve_model
+    from patentlab.pipeline.corpus import DEMO_BALANCE, DEMO_SOURCES
 
     INPUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from patentlab.cli import main
-from patentlab.demo import _stages
+from patentlab.pipeline.demo import _stages
 
 
 def test_every_stage_runs_cold_in_order_on_the_tiny_preset(tmp_path, monkeypatch, capsys):
@@ -61,7 +61,7 @@ def _boom(ctx):
 @pytest.fixture
 def broken_stage(monkeypatch, tmp_path):
     """A demo whose only stage has a bug, and a cache of its own for the crash log."""
-    import patentlab.demo as demo
+    import patentlab.pipeline.demo as demo
 
     monkeypatch.setattr(demo, "_stages", lambda: [demo.Stage("boom", "a stage with a bug", _boom)])
     monkeypatch.setenv("PATENTLAB_CACHE", str(tmp_path / "cache"))

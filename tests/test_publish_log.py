@@ -206,7 +206,7 @@ def test_kill_9_during_publish_loses_nothing(tmp_path, batches):
 
 
 def test_the_demo_helper_returns_a_verified_inclusion_proof(tmp_path, batches):
-    from patentlab.publish.publish import publish_and_prove
+    from patentlab.pipeline.vet import publish_and_prove
 
     report, proof = publish_and_prove(batches[0], tmp_path / "pub")
     assert report.new == 2 and proof["id"] == report.new_ids[0]

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from patentlab.demo_context import DemoContext
 from patentlab.index import SearchIndex, read_documents
+from patentlab.pipeline.context import DemoContext
 
 pytestmark = pytest.mark.heavy
 
@@ -21,7 +21,7 @@ def workdir(demo_corpus, tmp_path_factory):
 
 
 def test_demo_stage_indexes_queries_and_reuses(workdir, capsys):
-    from patentlab.search.demo import run
+    from patentlab.pipeline.search import run
 
     ctx = DemoContext(workdir=workdir)
     run(ctx)

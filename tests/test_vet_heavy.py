@@ -74,7 +74,7 @@ def test_sample_vet_publish(tmp_path, classifier):
 
 
 def test_demo_stage_on_a_tiny_batch(tmp_path, monkeypatch):
-    from patentlab.demo_context import DemoContext
+    from patentlab.pipeline.context import DemoContext
     from patentlab.vet import demo
 
     batches = ({**demo.DEMO_BATCHES[0], "n": 2}, {**demo.DEMO_BATCHES[1], "n": 2})

@@ -32,8 +32,8 @@ def _register_steps() -> None:
     from patentlab.agents.cli import app as agents_app
     from patentlab.classify.cli import app as classify_app
     from patentlab.corpus.cli import app as corpus_app
-    from patentlab.demo import app as demo_app
     from patentlab.generate.cli import app as generate_app
+    from patentlab.pipeline.demo import app as demo_app
     from patentlab.publish.cli import app as publish_app
     from patentlab.publish.cli import contribute_app
     from patentlab.review.cli import app as review_app

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from patentlab import console
 from patentlab.console import progress_callback
-from patentlab.demo_context import DemoContext
 from patentlab.embed.settings import EncoderSettings
 from patentlab.index.hybrid import SearchIndex, is_current
+from patentlab.pipeline.context import DemoContext
 from patentlab.storage import read_json
 
 

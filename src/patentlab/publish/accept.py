@@ -121,6 +121,9 @@ def accept_bundle(
         first_of: dict[str, int] = {}
         mine: list[str] = []  # logged by an interrupted run of this same bundle
         unique: list[int] = []
+        # Rows vetted for context only: already published, they are vetted with the rest so that
+        # the batch-level gates (realism) judge the bundle as it was generated, not a remnant.
+        context: list[int] = []
         same_text: dict[str, int] = {}  # exact copies are caught before parsing: big bundles stay cheap
         id_of: dict[int, str | None] = {}
         for i, row in enumerate(rows):
@@ -133,6 +136,7 @@ def accept_bundle(
             invention = content_id(parsed.title, parsed.abstract, parsed.claims) if parsed.claims else None
             id_of[i] = invention
             if invention and invention in published:
+                context.append(i)
                 entry = published[invention]
                 if entry.bundle == outcome.bundle_id:
                     mine.append(invention)
@@ -152,9 +156,10 @@ def accept_bundle(
                 unique.append(i)
         records = []
         if unique:
+            vetted_rows = sorted(unique + context)
             gens = write_generations(
                 Path(tmp) / "unique.jsonl",
-                [bundle["generations"][i] for i in unique],
+                [bundle["generations"][i] for i in vetted_rows],
                 bundle["manifest"]["meta"] or {},
             )
             vet_generations(
@@ -162,7 +167,10 @@ def accept_bundle(
             )
             vetted, summary = read_vetted(Path(tmp) / "vetted")
             generation = summary.get("generation") or meta
-            for row_no, row in zip(unique, vetted, strict=True):
+            new = set(unique)
+            for row_no, row in zip(vetted_rows, vetted, strict=True):
+                if row_no not in new:
+                    continue
                 reason = _vet_reason(row)
                 record = (
                     to_published(row, generation, now, contributor=outcome.contributor)

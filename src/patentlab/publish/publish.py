@@ -34,7 +34,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from patentlab.corpus.schema import make_record, records_to_table
-from patentlab.errors import PatentlabError
 from patentlab.jsonl import iter_objects
 from patentlab.publish import keys
 from patentlab.publish.ids import content_id
@@ -350,25 +349,3 @@ def publish(
         new_ids=new_ids,
         tree_head=head.to_dict() if head else None,
     )
-
-
-def publish_and_prove(
-    vetted_dir: str | Path, out_dir: str | Path, *, key: str | Path | None = None
-) -> tuple[PublishReport, dict[str, Any] | None]:
-    """For the demo: publish a vetting run and return one invention's verified inclusion proof.
-
-    The proof is for the first newly published invention (else the latest one in the log), and
-    it is checked with the RFC's algorithm before it is returned; None when nothing is published.
-    """
-    from patentlab.publish.verify import check_inclusion
-
-    report = publish(vetted_dir, out_dir, key=key)
-    log = PublicationLog.read(out_dir)
-    if not log.signed_size:
-        return report, None
-    invention = report.new_ids[0] if report.new_ids else log.entries[log.signed_size - 1].id
-    proof = log.inclusion(invention)
-    problem = check_inclusion(proof, log.entries[proof["leaf_index"]])
-    if problem:
-        raise PatentlabError(f"the inclusion proof of {invention} does not verify: {problem}")
-    return report, proof

@@ -23,7 +23,7 @@ import shutil
 
 from patentlab import console
 from patentlab.data import sample_path
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 STAGE = "review"
 FINAL = "final"

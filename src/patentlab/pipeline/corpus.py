@@ -14,7 +14,7 @@ from patentlab.corpus.cli import print_card
 from patentlab.corpus.ingest import CORPUS_FILE, ingest
 from patentlab.corpus.split import split_corpus
 from patentlab.data import sample_path
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 #: The bundled sources that carry silver labels (claim 1 with CPC), the full records (title,
 #: abstract, all claims) that the generator trains on, the raw USPTO XML they came from (its

@@ -6,9 +6,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from patentlab import console
-from patentlab.demo_context import DemoContext
 from patentlab.index.filters import SearchFilters
 from patentlab.index.hybrid import SearchIndex
+from patentlab.pipeline.context import DemoContext
 from patentlab.pipeline.index import corpus_index
 from patentlab.search.cli import _print
 

@@ -2,7 +2,8 @@
 
 The demo is a list of stages. Each stage writes under ``<workdir>/<stage name>`` and is skipped
 when its outputs already exist, so a second run reuses earlier steps' work (``--fresh`` redoes
-everything). Each step contributes one stage function from its own ``<step>/demo.py``.
+everything). Each step's stage is one module of this package (``pipeline/<step>.py``): the
+steps stay libraries, and the orchestration that crosses them lives on this top floor.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import typer
 
 from patentlab import console
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 app = typer.Typer(help="Run the pipeline end to end on the bundled real sample.", invoke_without_command=True)
 
@@ -28,14 +29,14 @@ class Stage:
 
 
 def _stages() -> list[Stage]:
-    from patentlab.agents.demo import run as agents_stage
-    from patentlab.classify.demo import run as classify_stage
-    from patentlab.corpus.demo import run as corpus_stage
-    from patentlab.generate.demo import run as generate_stage
-    from patentlab.review.demo import run as review_stage
-    from patentlab.scale.demo import run as scale_stage
-    from patentlab.search.demo import run as search_stage
-    from patentlab.vet.demo import run as vet_stage
+    from patentlab.pipeline.agents import run as agents_stage
+    from patentlab.pipeline.classify import run as classify_stage
+    from patentlab.pipeline.corpus import run as corpus_stage
+    from patentlab.pipeline.generate import run as generate_stage
+    from patentlab.pipeline.review import run as review_stage
+    from patentlab.pipeline.scale import run as scale_stage
+    from patentlab.pipeline.search import run as search_stage
+    from patentlab.pipeline.vet import run as vet_stage
 
     return [
         Stage("corpus", "Ingest the bundled sample, split it, print the dataset card", corpus_stage),

@@ -1,6 +1,6 @@
 """What the stages of ``patentlab demo`` share, in a module that imports no stage.
 
-Each step's ``demo.py`` takes a :class:`DemoContext`; ``patentlab.demo`` imports every stage, so
+Each stage (``pipeline/<step>.py``) takes a :class:`DemoContext`; ``patentlab.pipeline.demo`` imports every stage, so
 the context lives here to keep the stages from importing the module that imports them.
 """
 

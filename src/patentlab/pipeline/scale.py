@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 
 from patentlab import console
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 SHARD_ROWS = 8
 SPLITS = ("eval_silver.parquet", "pool_unlabeled.parquet")

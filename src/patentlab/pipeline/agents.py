@@ -7,8 +7,8 @@ import json
 import shutil
 
 from patentlab import console
-from patentlab.demo_context import DemoContext
 from patentlab.errors import PatentlabError
+from patentlab.pipeline.context import DemoContext
 
 #: Claims sent to the agents in the demo: enough to see routing, small enough for ~1 minute on CPU
 #: (three agents per claim with SmolLM2 in llama.cpp: the stage took 55 s in a full `make demo`).

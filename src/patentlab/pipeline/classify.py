@@ -29,7 +29,7 @@ import numpy as np
 from patentlab import console
 from patentlab.classify.cli import print_selection
 from patentlab.data import sample_path
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 GOLD = "hitl_gold_100"
 TINY_RECORDS = 200

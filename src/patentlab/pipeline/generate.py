@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from patentlab import console
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 DATA = "data"
 RUN = "run"

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from patentlab import console
-from patentlab.demo_context import DemoContext
+from patentlab.pipeline.context import DemoContext
 
 #: Two batches of grounded ("combine") inventions, one per direction: top-down on bases drawn at
 #: random, bottom-up on bases found by words of a Y02 field (photovoltaic energy, Y02E 10/50; the
@@ -74,7 +75,6 @@ def find_classifier(ctx: DemoContext) -> Path | None:
 
 
 def run(ctx: DemoContext) -> None:
-    from patentlab.publish.publish import publish_and_prove
     from patentlab.vet.cli import print_summary
     from patentlab.vet.sampling import sample_generations
     from patentlab.vet.vetting import SUMMARY_FILE, vet_generations
@@ -186,3 +186,29 @@ def contribute(ctx: DemoContext, generations: Path, novelty: object, index: Path
             else (f"accepted ({bundle.accepted} published, {len(bundle.rejected)} inventions refused)")
         )
         console.out.print(f"contributor bundle {Path(bundle.path).name}: {verdict}")
+
+
+def publish_and_prove(
+    vetted_dir: str | Path, out_dir: str | Path, *, key: str | Path | None = None
+) -> tuple[Any, dict[str, Any] | None]:
+    """Publish a vetting run and return one invention's verified inclusion proof (a cross-step
+    flow: publish, then verify, which is why it lives here and not in either step).
+
+    The proof is for the first newly published invention (else the latest one in the log), and
+    it is checked with the RFC's algorithm before it is returned; None when nothing is published.
+    """
+    from patentlab.errors import PatentlabError
+    from patentlab.publish.log import PublicationLog
+    from patentlab.publish.publish import publish
+    from patentlab.publish.verify import check_inclusion
+
+    report = publish(vetted_dir, out_dir, key=key)
+    log = PublicationLog.read(out_dir)
+    if not log.signed_size:
+        return report, None
+    invention = report.new_ids[0] if report.new_ids else log.entries[log.signed_size - 1].id
+    proof = log.inclusion(invention)
+    problem = check_inclusion(proof, log.entries[proof["leaf_index"]])
+    if problem:
+        raise PatentlabError(f"the inclusion proof of {invention} does not verify: {problem}")
+    return report, proof
