@@ -33,9 +33,9 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def sentence_transformer(name: str):
     from sentence_transformers import SentenceTransformer
 
-    from patentlab.embed.models import resolve_model
+    from patentlab.embed.models import resolve_encoder
 
-    model = SentenceTransformer(str(resolve_model(name).path), device="cpu")
+    model = SentenceTransformer(str(resolve_encoder(name).path), device="cpu")
     model.max_seq_length = MAX_LENGTH
     return model
 

@@ -147,8 +147,8 @@ def main() -> None:
 
     gen_rows = None
     if args.generations:
+        from patentlab.generate.generations import read_generations
         from patentlab.generate.parse import parse_patent
-        from patentlab.vet.generations import read_generations
 
         gens, _ = read_generations(args.generations)
         gen_claims = [c for c in (parse_patent(g.text, finished=g.finished).claims[:1] for g in gens) if c]

@@ -47,7 +47,7 @@ def prepare() -> None:
     from patentlab.corpus.ingest import ingest
     from patentlab.corpus.split import split_corpus
     from patentlab.data import sample_path
-    from patentlab.embed.models import resolve_model
+    from patentlab.embed.models import resolve_encoder
     from patentlab.pipeline.corpus import DEMO_BALANCE, DEMO_SOURCES
 
     INPUT.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def prepare() -> None:
         INPUT / "train.parquet"
     )
     pd.DataFrame({"text": gold.texts, "label": gold.labels}).to_parquet(INPUT / "gold.parquet")
-    src = resolve_model("minilm").transformer_path
+    src = resolve_encoder("minilm").transformer_path
     (INPUT / "minilm").mkdir(exist_ok=True)
     quantized = {}
     for key, value in load_file(src / "model.safetensors").items():

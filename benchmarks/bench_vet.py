@@ -95,8 +95,8 @@ def main() -> None:
     import torch
 
     from patentlab.generate.data import bundled_full_record_sources
+    from patentlab.generate.generations import read_generations
     from patentlab.vet.cost import Prices
-    from patentlab.vet.generations import read_generations
     from patentlab.vet.novelty import NoveltyIndex, load_training_documents
     from patentlab.vet.sampling import sample_generations
     from patentlab.vet.vetting import vet_generations

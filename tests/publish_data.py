@@ -11,7 +11,7 @@ from pathlib import Path
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
 from patentlab.generate.formats import format_patent, prompt
-from patentlab.vet.generations import write_generations
+from patentlab.generate.generations import write_generations
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents
 from patentlab.vet.vetting import vet_generations
 

@@ -35,21 +35,21 @@ def encoder(cache_root):
 
 
 def test_resolve_packaged_minilm():
-    from patentlab.embed.models import resolve_model
+    from patentlab.embed.models import resolve_encoder
 
-    resolved = resolve_model("minilm")
+    resolved = resolve_encoder("minilm")
     assert resolved.model_id == "sentence-transformers/all-MiniLM-L6-v2"
     assert (resolved.transformer_path / "config.json").exists()
 
 
 def test_resolve_rejects_a_file_and_a_folder_without_config(tmp_path):
-    from patentlab.embed.models import resolve_model
+    from patentlab.embed.models import resolve_encoder
 
     (tmp_path / "weights.bin").write_bytes(b"x")
     with pytest.raises(PatentlabError, match="folder, not a file"):
-        resolve_model(str(tmp_path / "weights.bin"))
+        resolve_encoder(str(tmp_path / "weights.bin"))
     with pytest.raises(PatentlabError, match=r"no config\.json"):
-        resolve_model(str(tmp_path))
+        resolve_encoder(str(tmp_path))
 
 
 def test_mean_pooling_matches_the_card_snippet(encoder, claims):
@@ -146,9 +146,9 @@ def test_bad_input_is_a_patentlab_error():
 @pytest.mark.heavy
 def test_packaged_mpnet_unzips_once_and_encodes_in_bf16(claims):
     from patentlab.embed.encoder import Encoder
-    from patentlab.embed.models import resolve_model
+    from patentlab.embed.models import resolve_encoder
 
-    resolved = resolve_model("mpnet")
+    resolved = resolve_encoder("mpnet")
     assert (resolved.path / "model.safetensors").stat().st_size > 400_000_000
     fp32 = Encoder("mpnet", max_length=MAX_LENGTH, device="cpu", cache=False)
     bf16 = Encoder("mpnet", max_length=MAX_LENGTH, dtype="bf16", device="cpu", cache=False)

@@ -83,8 +83,8 @@ def test_cli_topic_with_titles_is_refused(tmp_path, capsys):
 @pytest.mark.heavy
 def test_real_model_writes_on_the_topic_and_records_it(tmp_path):
     """The packaged SmolLM2: the topic's words are in each prompt, each text and the provenance."""
+    from patentlab.generate.generations import read_generations
     from patentlab.generate.sample import load_generator
-    from patentlab.vet.generations import read_generations
 
     generator = load_generator(None)
     gens = generator.sample(TOP_DOWN, 2, topic="Y02E 10/50", max_new_tokens=24, seed=1)

@@ -11,9 +11,9 @@ CLAIM = "A pump comprising a housing and a rotor"
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from patentlab.llm.loading import load_tokenizer, resolve_model
+    from patentlab.llm.loading import load_tokenizer, resolve_causal_lm
 
-    return load_tokenizer(resolve_model(None))
+    return load_tokenizer(resolve_causal_lm(None))
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from patentlab.corpus.schema import FIELDS
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
 from patentlab.generate.formats import format_patent, prompt
+from patentlab.generate.generations import write_generations
 from patentlab.publish.ids import content_id
 from patentlab.publish.publish import JSONL_FILE, PARQUET_FILE, SITE_DIR, publish, read_published
-from patentlab.vet.generations import write_generations
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents
 from patentlab.vet.vetting import vet_generations
 

@@ -140,7 +140,7 @@ def test_a_bundle_of_10000_with_one_reproduction(tmp_path, index):
     from patentlab.data import sample_path
     from patentlab.generate.data import iter_full_records
     from patentlab.generate.formats import format_patent, prompt
-    from patentlab.vet.generations import write_generations
+    from patentlab.generate.generations import write_generations
 
     everything = [
         r

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from publish_data import META, load_records, novelty_index, vet
 
 from patentlab.generate.formats import format_patent, prompt
+from patentlab.generate.generations import write_generations
 from patentlab.publish.log import PublicationLog
 from patentlab.publish.merkle import verify_inclusion
 from patentlab.publish.publish import publish
-from patentlab.vet.generations import write_generations
 from patentlab.vet.vetting import vet_generations
 from patentlab.web.app import create_app
 from patentlab.web.settings import WebSettings

@@ -28,8 +28,8 @@ def classifier():
 def test_sample_vet_publish(tmp_path, classifier):
     import torch
 
+    from patentlab.generate.generations import read_generations
     from patentlab.publish.publish import publish, read_published
-    from patentlab.vet.generations import read_generations
     from patentlab.vet.sampling import sample_generations, weights_sha256
     from patentlab.vet.vetting import read_vetted, vet_generations
 
@@ -53,8 +53,8 @@ def test_sample_vet_publish(tmp_path, classifier):
     # Score and publish a real held-out style record through the same path, to see p_green land.
     from patentlab.generate.data import iter_full_records
     from patentlab.generate.formats import format_patent, prompt
+    from patentlab.generate.generations import write_generations
     from patentlab.vet.checks import parse_record, run_checks
-    from patentlab.vet.generations import write_generations
     from patentlab.vet.novelty import NoveltyIndex, load_training_documents
 
     records = list(iter_full_records([str(sample_path("full_records_334.jsonl"))]))

@@ -191,7 +191,7 @@ def test_vetting_with_an_index_rejects_anticipated_and_maps_the_rest(mapper, rec
     """Real patents as generations: each is anticipated by itself; a three-patent claim is accepted."""
     from patentlab.generate.data import iter_full_records
     from patentlab.generate.formats import format_patent, prompt
-    from patentlab.vet.generations import write_generations
+    from patentlab.generate.generations import write_generations
     from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents
     from patentlab.vet.vetting import read_vetted, vet_generations
 

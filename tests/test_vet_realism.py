@@ -86,7 +86,7 @@ def test_vet_run_reports_the_realism_share(tmp_path, capsys, documents):
     from patentlab.cli import main
     from patentlab.generate.data import iter_full_records
     from patentlab.generate.formats import format_patent, prompt
-    from patentlab.vet.generations import write_generations
+    from patentlab.generate.generations import write_generations
 
     records = [
         r
@@ -125,7 +125,7 @@ def test_base_model_samples_are_told_apart_from_real_patents(tmp_path, documents
     """Real samples of the packaged base SmolLM2, vetted with the realism score on."""
     import torch
 
-    from patentlab.vet.generations import read_generations
+    from patentlab.generate.generations import read_generations
     from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex
     from patentlab.vet.vetting import read_vetted, vet_generations
 

@@ -10,8 +10,8 @@ from patentlab.cli import main
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
 from patentlab.generate.formats import BOTTOM_UP, TOP_DOWN, format_patent, prompt
+from patentlab.generate.generations import read_generations, write_generations
 from patentlab.vet.cost import Prices
-from patentlab.vet.generations import read_generations, write_generations
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, TrainingDocument, load_training_documents
 from patentlab.vet.vetting import FUNNEL_CODES, read_vetted, vet_generations
 

@@ -167,7 +167,7 @@ def _load_base(config: AdvocateTrainingConfig) -> tuple[Any, Any, str]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from patentlab.llm.loading import load_tokenizer, resolve_model
+    from patentlab.llm.loading import load_tokenizer, resolve_causal_lm
 
     cuda = torch.cuda.is_available()
     if config.quantize not in ("auto", "4bit", "none"):
@@ -175,7 +175,7 @@ def _load_base(config: AdvocateTrainingConfig) -> tuple[Any, Any, str]:
     four_bit = config.quantize == "4bit" or (config.quantize == "auto" and cuda)
     if four_bit and not cuda:
         raise PatentlabError("4-bit NF4 (QLoRA) needs a CUDA GPU; use --quantize none on CPU")
-    source = resolve_model(config.base_model)
+    source = resolve_causal_lm(config.base_model)
     tokenizer = load_tokenizer(source)
     tokenizer.padding_side = "right"
     if four_bit:

@@ -21,7 +21,7 @@ import torch
 from patentlab.classify.family import Prediction
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.embed.encoder import DEFAULT_MAX_LENGTH, Encoder, load_transformer, mean_pool
-from patentlab.embed.models import resolve_model
+from patentlab.embed.models import resolve_encoder
 from patentlab.errors import PatentlabError
 from patentlab.storage import atomic_dir, write_json
 
@@ -71,7 +71,7 @@ class GreenClassifier(torch.nn.Module):
         seed: int = 42,
     ) -> GreenClassifier:
         """A fresh classifier on a base encoder (``minilm``, ``mpnet``, hub id or path)."""
-        resolved = resolve_model(model)
+        resolved = resolve_encoder(model)
         tokenizer, encoder = load_transformer(resolved, device)
         torch.manual_seed(seed)  # the heads' initial weights
         clf = cls(encoder, tokenizer, base_model=resolved.model_id, max_length=max_length, y02_head=y02_head)
@@ -196,7 +196,7 @@ class GreenClassifier(torch.nn.Module):
             raise PatentlabError(f"not a classifier folder (no {HEAD_FILE})", path=path)
         device = device or default_device()
         config = json.loads((path / CONFIG_FILE).read_text()) if (path / CONFIG_FILE).exists() else {}
-        tokenizer, encoder = load_transformer(resolve_model(str(path)), device)
+        tokenizer, encoder = load_transformer(resolve_encoder(str(path)), device)
         clf = cls(
             encoder,
             tokenizer,

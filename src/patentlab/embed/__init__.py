@@ -14,7 +14,7 @@ _EXPORTS = {
     "mean_pool": "patentlab.embed.encoder",
     "EmbeddingCache": "patentlab.embed.cache",
     "EncoderSettings": "patentlab.embed.settings",
-    "resolve_model": "patentlab.embed.models",
+    "resolve_encoder": "patentlab.embed.models",
     "ALIASES": "patentlab.embed.models",
     "PATENTSBERTA": "patentlab.embed.models",
 }

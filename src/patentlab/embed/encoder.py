@@ -16,7 +16,7 @@ import numpy as np
 
 from patentlab import console
 from patentlab.embed.cache import EmbeddingCache, text_hash
-from patentlab.embed.models import ResolvedModel, resolve_model
+from patentlab.embed.models import ResolvedModel, resolve_encoder
 from patentlab.errors import PatentlabError
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class Encoder:
             raise PatentlabError(f"dtype must be one of {', '.join(DTYPES)}, not '{dtype}'")
         if max_length < 8:
             raise PatentlabError(f"max_length must be at least 8, not {max_length}")
-        self.resolved = resolve_model(model)
+        self.resolved = resolve_encoder(model)
         self.device = device or default_device()
         self.tokenizer, self.model = load_transformer(self.resolved, self.device)
         self.model.eval()

@@ -118,7 +118,7 @@ def _transformer_subfolder(path: Path) -> Path:
     return path
 
 
-def resolve_model(name: str) -> ResolvedModel:
+def resolve_encoder(name: str) -> ResolvedModel:
     """Turn ``minilm``, ``mpnet``, a hub id or a local path into a :class:`ResolvedModel`."""
     key = name.strip()
     if key.lower() == "minilm":

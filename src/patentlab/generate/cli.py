@@ -192,14 +192,24 @@ def sample_cmd(
         f"{generator.engine} on {generator.device_name}, model loading included)"
     )
     if out is not None:
-        from patentlab.jsonl import write_objects
-        from patentlab.storage import atomic_path
+        from patentlab.generate.generations import write_generations
 
-        rows = ({**g.to_dict(), "mode": mode, "model": model, "writer": writer, "engine": engine,
-                 "parsed": g.parse().to_dict()} for g in generations)  # fmt: skip
-        with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            write_objects(fh, rows)
-        console.err.print(f"wrote {out}")
+        # The same file `patentlab vet sample` writes (rows plus the batch's metadata sidecar), so
+        # `patentlab vet run` reads either the same way.
+        meta = {
+            "model": {
+                "name_or_path": str(writer or model or "smollm2-135m"),
+                "resolved": getattr(generator, "source", None),
+            },
+            "writer": getattr(generator, "name", None) if strategy == "combine" else None,
+            "engine": generator.engine,
+            "sampling": {"mode": mode, "strategy": strategy, **config.to_dict()},
+            "seed": seed,
+            "device": generator.device_name,
+            "cost": {"wall_seconds": round(seconds, 3), "tokens": tokens},
+        }
+        write_generations(out, [{**g.to_dict(), "parsed": g.parse().to_dict()} for g in generations], meta)
+        console.err.print(f"wrote {out} and its metadata")
 
 
 @app.command("parse")

@@ -59,11 +59,11 @@ class LlamaCppGenerator(BaseGenerator):
     ) -> LlamaCppGenerator:
         """The packaged SmolLM2 GGUF, a ``.gguf`` file, or a fine-tune exported (once) to GGUF."""
         from patentlab.llm.gguf_export import exported_gguf
-        from patentlab.llm.loading import resolve_model
+        from patentlab.llm.loading import resolve_causal_lm
 
         path = exported_gguf(name_or_path, dtype=gguf_dtype)  # type: ignore[arg-type]
         source = str(path) if str(name_or_path or "").endswith(".gguf") or name_or_path is None else None
-        return cls(path, source=source or resolve_model(name_or_path), threads=threads)
+        return cls(path, source=source or resolve_causal_lm(name_or_path), threads=threads)
 
     @property
     def device_name(self) -> str:

@@ -26,7 +26,7 @@ from patentlab.generate.formats import TOP_DOWN, check_mode, prompt
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.generate.skeleton import check_structure, skeleton_for_prompt
 from patentlab.llm.repetition import BAN_LOGIT
-from patentlab.llm.structure import SENTENCE_GRACE
+from patentlab.llm.structure import SENTENCE_GRACE, GrammarRow, mask_logits
 
 if TYPE_CHECKING:
     import torch
@@ -406,9 +406,8 @@ class PatentGenerator(BaseGenerator):
             free = [j for j, row in enumerate(active) if not forced[row]]
             if any(grammars):
                 wrapping = {j for j in free if self._wraps(grammars[active[j]], new_ids[active[j]])}
-                logits = _mask_grammars(
-                    logits, [(j, grammars[active[j]], j in wrapping) for j in free], eos, self._newlines
-                )
+                rows = [GrammarRow(j, grammars[active[j]], wrap=j in wrapping) for j in free]
+                logits = mask_logits(logits, rows, eos, self._newlines)
             if guards:
                 logits = _ban_repeats(logits, [(j, guards[active[j]]) for j in free])
             next_ids = torch.empty(len(active), dtype=torch.long, device=device)
@@ -592,28 +591,3 @@ def _ban_repeats(logits: torch.Tensor, rows: Sequence[tuple[int, RepeatGuard]]) 
 def _past(grammar: GrammarConstraint | None, generated: int) -> bool:
     """True when a row must close its current list (see :meth:`Skeleton.wrap_after`)."""
     return grammar is not None and grammar.wrap_after is not None and generated >= grammar.wrap_after
-
-
-def _mask_grammars(
-    logits: torch.Tensor,
-    rows: Sequence[tuple[int, GrammarConstraint | None, bool]],
-    eos: int | None,
-    newlines: Any,
-) -> torch.Tensor:
-    """Set to -inf the logits of tokens each row's grammar forbids; end of text is allowed
-    only where the grammar is complete (a row whose grammar allows nothing may still end).
-    A row past its wrap-up point may only break the line, which closes its list."""
-    import torch
-
-    allowed = torch.ones_like(logits, dtype=torch.bool)
-    for j, grammar, wrap in rows:
-        if grammar is None:
-            continue
-        mask = grammar.allowed()
-        if wrap:
-            mask = grammar.wrap_up(mask, newlines)
-        row = torch.from_numpy(mask).to(logits.device)
-        if eos is not None and not row.any():
-            row[eos] = True
-        allowed[j, : row.shape[0]] = row
-    return logits.masked_fill(~allowed, float("-inf"))

@@ -169,7 +169,7 @@ def exported_gguf(name_or_path: str | Path | None, *, dtype: GgufDtype = "f16") 
         PACKAGED_SMOLLM2,
         load_causal_lm,
         packaged_gguf,
-        resolve_model,
+        resolve_causal_lm,
         weights_sha256,
     )
 
@@ -180,7 +180,7 @@ def exported_gguf(name_or_path: str | Path | None, *, dtype: GgufDtype = "f16") 
         if not path.is_file():
             raise PatentlabError("no such GGUF file", path=path)
         return path
-    source = resolve_model(name_or_path)
+    source = resolve_causal_lm(name_or_path)
     key = weights_sha256(source) or hashlib.sha256(source.encode()).hexdigest()
     target = cache_dir("gguf") / f"{key[:24]}-{dtype}.gguf"
     if not target.is_file():

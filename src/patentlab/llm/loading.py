@@ -107,7 +107,7 @@ def packaged_model_dir() -> Path:
     return target
 
 
-def resolve_model(name_or_path: str | Path | None) -> str:
+def resolve_causal_lm(name_or_path: str | Path | None) -> str:
     """Map ``None`` or :data:`PACKAGED_SMOLLM2` to the cached packaged copy; pass anything else on."""
     if name_or_path is None or str(name_or_path) == PACKAGED_SMOLLM2:
         return str(packaged_model_dir())
@@ -118,7 +118,7 @@ def load_tokenizer(name_or_path: str | Path | None) -> PreTrainedTokenizerBase:
     """The tokenizer of a model (or of a LoRA adapter's base), set up for batched generation."""
     from transformers import AutoTokenizer
 
-    source = resolve_model(name_or_path)
+    source = resolve_causal_lm(name_or_path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except (OSError, ValueError) as exc:
@@ -148,7 +148,7 @@ def load_causal_lm(
     """
     from transformers import AutoModelForCausalLM
 
-    source = resolve_model(name_or_path)
+    source = resolve_causal_lm(name_or_path)
     device = device or default_device()
     tokenizer = load_tokenizer(source)
     base = _adapter_base(source)
@@ -171,7 +171,7 @@ def _adapter_base(source: str) -> str | None:
     config = Path(source) / ADAPTER_CONFIG
     if not config.is_file():
         return None
-    return resolve_model(json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path"))
+    return resolve_causal_lm(json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path"))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ import contextlib
 import json
 import re
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -569,24 +570,53 @@ class GrammarLogitsProcessor:
         self._ended = [False] * len(constraints)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
-
         if input_ids.shape[1] > self.prompt_length:
             for row, constraint in enumerate(self.constraints):
                 if not self._ended[row]:
                     token = int(input_ids[row, -1])
                     self._ended[row] = token == self.eos_token_id or not constraint.accept(token)
                     self._ended[row] = self._ended[row] or constraint.done
-        allowed = torch.zeros_like(scores, dtype=torch.bool)
-        for row, constraint in enumerate(self.constraints):
-            if self._ended[row]:
-                allowed[row, self.eos_token_id] = True
-                continue
-            mask = torch.from_numpy(constraint.allowed())
-            allowed[row, : mask.shape[0]] = mask.to(scores.device)
-            if not mask.any():
-                allowed[row, self.eos_token_id] = True
-        return scores.masked_fill(~allowed, float("-inf"))
+        rows = [GrammarRow(row, c, ended=self._ended[row]) for row, c in enumerate(self.constraints)]
+        return mask_logits(scores, rows, self.eos_token_id)
+
+
+@dataclass
+class GrammarRow:
+    """One row of a batch as :func:`mask_logits` sees it: its grammar (None: unconstrained),
+    whether it has ended (then it may only end), and whether it is past its wrap-up point (then
+    it may only close its list)."""
+
+    index: int
+    constraint: GrammarConstraint | None
+    ended: bool = False
+    wrap: bool = False
+
+
+def mask_logits(
+    logits: Any, rows: Sequence[GrammarRow], eos_token_id: int | None, newline_ids: Any = None
+) -> Any:
+    """``logits`` with every token a row's grammar forbids set to -inf: the one mask of both
+    decoding loops (generate's batched sampler and transformers' ``generate`` through
+    :class:`GrammarLogitsProcessor`). End of text is allowed where a row's grammar allows nothing
+    else (or the row has ended); a row past its wrap-up point may only close its list."""
+    import torch
+
+    allowed = torch.ones_like(logits, dtype=torch.bool)
+    for row in rows:
+        if row.constraint is None:
+            continue
+        if row.ended:
+            mask = torch.zeros(logits.shape[-1], dtype=torch.bool)
+        else:
+            grammar_mask = row.constraint.allowed()
+            if row.wrap:
+                grammar_mask = row.constraint.wrap_up(grammar_mask, newline_ids)
+            mask = torch.from_numpy(grammar_mask)
+        allowed[row.index] = False
+        allowed[row.index, : mask.shape[0]] = mask.to(logits.device)
+        if eos_token_id is not None and not mask.any():
+            allowed[row.index, eos_token_id] = True
+    return logits.masked_fill(~allowed, float("-inf"))
 
 
 def decoding_schema(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """What the stages of ``patentlab demo`` share, in a module that imports no stage.
 
-Each stage (``pipeline/<step>.py``) takes a :class:`DemoContext`; ``patentlab.pipeline.demo`` imports every stage, so
-the context lives here to keep the stages from importing the module that imports them.
+Each stage (``pipeline/<step>.py``) takes a :class:`DemoContext`; ``patentlab.pipeline.demo``
+imports every stage, so the context lives here to keep the stages from importing the module that
+imports them.
 """
 
 from __future__ import annotations

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from patentlab import console
+from patentlab.generate.generations import read_generations, write_generations
 from patentlab.generate.parse import parse_patent
 from patentlab.publish.contribute import BundleRejected, bundle_generations, read_bundle
 from patentlab.publish.ids import content_id
 from patentlab.publish.log import PublicationLog
 from patentlab.publish.publish import publish_records, to_published, utc_now
-from patentlab.vet.generations import read_generations, write_generations
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents
 from patentlab.vet.vetting import drop_cut_claim, read_vetted, vet_generations
 

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
+from patentlab.generate.generations import meta_path, read_generations, write_generations
 from patentlab.jsonl import iter_objects
 from patentlab.publish import keys
 from patentlab.publish.log import canonical
 from patentlab.storage import write_text
-from patentlab.vet.generations import meta_path, read_generations, write_generations
 
 FORMAT = "patentlab-bundle/1"
 SIGN_DOMAIN = b"patentlab contributor bundle v1\n"

@@ -277,13 +277,10 @@ def measure(patent: ParsedPatent, config: CheckConfig | None = None) -> dict[str
 
 def check_sections(patent: ParsedPatent, stats: dict, config: CheckConfig) -> str | None:
     problems = [f"missing {s}" for s in patent.missing] + [f"{s} cut off" for s in patent.truncated]
-    # An abstract that stops on "the" or "by" was cut off by a token budget, wherever it stands.
+    # An abstract that does not end its sentence was cut off by a token budget (534 of the 535
+    # bundled real abstracts end with ".", "!", "?" or ")").
     tail = words(patent.abstract)[-1:]
-    if (
-        tail
-        and tail[0] in _TITLE_END_WORDS
-        and not (patent.abstract or "").rstrip().endswith((".", "!", "?", ")"))
-    ):
+    if tail and not (patent.abstract or "").rstrip().endswith((".", "!", "?", ")")):
         problems.append(f"abstract cut off mid-sentence ('… {tail[0]}')")
     return "; ".join(problems) or None
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
+from patentlab.generate.generations import write_generations
 from patentlab.generate.writer import PATENT_LM, InventionWriter, load_writer
-from patentlab.llm.loading import resolve_model, weights_sha256
+from patentlab.llm.loading import resolve_causal_lm, weights_sha256
 from patentlab.vet.cost import Stopwatch
-from patentlab.vet.generations import write_generations
 
 
 def sample_generations(
@@ -104,7 +104,7 @@ def sample_generations(
         else:
             generations = generator.sample(mode, n, topic=topic, progress=progress, **config.to_dict())
     chat = writer not in (None, PATENT_LM)
-    source = getattr(generator, "source", None) or resolve_model(model)
+    source = getattr(generator, "source", None) or resolve_causal_lm(model)
     meta: dict[str, Any] = {
         "writer": generator.name if strategy == "combine" else None,
         "model": {

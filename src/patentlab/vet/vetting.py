@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.errors import PatentlabError
+from patentlab.generate.generations import GeneratedText, read_generations
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_dir, write_json
@@ -29,7 +30,6 @@ from patentlab.vet.checks import ALL_CODES, CheckConfig, Evidence, apply_checks,
 from patentlab.vet.coherence import CoherenceConfig, SectionCoherence
 from patentlab.vet.cost import Prices, StageCost, Stopwatch, cost_summary
 from patentlab.vet.diversity import batch_diversity
-from patentlab.vet.generations import GeneratedText, read_generations
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents, patent_text
 from patentlab.vet.obviousness import ObviousnessConfig, map_accepted
 from patentlab.vet.obviousness import summary as obviousness_summary
@@ -283,7 +283,7 @@ def vet_generations(
     """Vet every generation in ``generations`` and write the results into ``out_dir``.
 
     Args:
-        generations: a generations JSONL file (see :mod:`patentlab.vet.generations`).
+        generations: a generations JSONL file (see :mod:`patentlab.generate.generations`).
         training: the generator's training data (build-data dir, corpus dir or file), or an
             already fitted :class:`NoveltyIndex`.
         out_dir: where ``vetted.jsonl``, ``summary.json``, ``report.md`` and ``funnel.png`` go.
@@ -308,9 +308,6 @@ def vet_generations(
     checks = checks or CheckConfig()
     prices = prices or Prices()
     rows, meta = read_generations(generations)
-    models = {str(r.extra["model"]) for r in rows if r.extra.get("model")}
-    if "model" not in meta and len(models) == 1:  # `patentlab generate sample --out` rows name it
-        meta = {**meta, "model": {"name_or_path": models.pop()}}
     vet_time = Stopwatch()
     with vet_time:
         if isinstance(training, NoveltyIndex):
