@@ -74,8 +74,8 @@ def test_sample_vet_publish(tmp_path, classifier):
 
 
 def test_demo_stage_on_a_tiny_batch(tmp_path, monkeypatch):
+    from patentlab.pipeline import vet as demo
     from patentlab.pipeline.context import DemoContext
-    from patentlab.vet import demo
 
     batches = ({**demo.DEMO_BATCHES[0], "n": 2}, {**demo.DEMO_BATCHES[1], "n": 2})
     monkeypatch.setattr(demo, "DEMO_BATCHES", batches)
@@ -87,8 +87,9 @@ def test_demo_stage_on_a_tiny_batch(tmp_path, monkeypatch):
         assert summary["n_generated"] == 2
     topic_batch = tmp_path / "vet" / batches[1]["name"] / demo.GENERATIONS
     rows = [json.loads(line) for line in topic_batch.read_text().splitlines()]
-    assert all(r["topic"]["code"] == "Y02E10/50" for r in rows)
-    assert all(r["prompt"].startswith("# Patent\n\n## Title\nPhotovoltaic") for r in rows)
+    # Without a corpus index there is nothing to combine: the model writes on the topic's words.
+    assert all(r["topic"]["words"] == "photovoltaic solar cell" for r in rows)
+    assert all("photovoltaic" in r["prompt"].lower() for r in rows)
     assert (tmp_path / "publish" / "inventions.parquet").exists()
     demo.run(ctx)  # the second run reuses the outputs
     assert ctx.outputs["vet"] == tmp_path / "vet"
