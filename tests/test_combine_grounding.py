@@ -58,3 +58,11 @@ def test_writer_replies_are_cleaned_to_one_title_and_whole_sentences():
     assert clean_abstract("Abstract: A cell includes a layer. The layer is thin and") == (
         "A cell includes a layer."
     )
+
+
+def test_elements_with_mojibake_or_pointers_are_not_offered():
+    from patentlab.generate.combine import _fits
+
+    assert _fits("a sidewall at an angle less than 90 degrees", False, False)
+    assert not _fits("a sidewall at an angle less than 90\u00c2\u00b0", False, False)
+    assert not _fits("a polynucleotide complementary to that of (a), (b), or (c)", False, False)

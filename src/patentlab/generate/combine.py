@@ -75,6 +75,8 @@ _QUANTIFIERS = frozenset("plurality pair set array portion part series".split())
 # An element that points into its source claim ("… of (a), (b), or (c)", "… of claim 3") means
 # nothing outside it.
 _POINTER = re.compile(r"\((?:[a-z]|[ivx]+)\)|\bclaims?\s+\d", re.I)
+# UTF-8 read as Latin-1 in the source ("90Â°"): such text is not published as it stands.
+_MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]")
 _GERUND = re.compile(r"^[a-z]+ing\b", re.I)
 # Words after "the X" that end the noun phrase: verbs and participles ("the valve is", "the layer
 # formed").
@@ -138,7 +140,11 @@ def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
         # pointing into the source's own lettering.
         if not tokens or len(tokens) > MAX_ELEMENT_WORDS or tokens[-1] in FUNCTION_WORDS:
             return None
-        if _POINTER.search(element) or (tokens[0] == "wherein" and len(tokens) < 5):
+        if (
+            _POINTER.search(element)
+            or _MOJIBAKE.search(element)
+            or (tokens[0] == "wherein" and len(tokens) < 5)
+        ):
             return None  # the second: a clause cut where the source nests a list
     tokens = words(anatomy.text)
     if len(tokens) > MAX_CLAIM_WORDS or tokens[-1] in FUNCTION_WORDS:  # too long, or cut off
@@ -227,7 +233,7 @@ def _fits(element: str, method_base: bool, method_source: bool) -> bool:
     tokens = words(element)
     if not tokens or tokens[-1] in FUNCTION_WORDS:  # cut off in the source ("… arranged to.")
         return False
-    if _POINTER.search(element):
+    if _POINTER.search(element) or _MOJIBAKE.search(element):
         return False
     if method_base:
         return method_source and bool(_GERUND.match(element))

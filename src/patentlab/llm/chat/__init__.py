@@ -5,28 +5,47 @@ from __future__ import annotations
 from patentlab.errors import PatentlabError
 from patentlab.llm.chat.base import GREEDY, Generation, LLMBackend, Sampling, label_probability
 
-BACKENDS = ("transformers", "llama-cpp", "http")
+#: Every backend: name -> ("module:Class", the model it runs when none is named). A new backend is
+#: one module with a class that has ``name`` and ``generate`` (:class:`LLMBackend`), plus one line
+#: here (or a call to :func:`register_backend`).
+REGISTRY: dict[str, tuple[str, str]] = {
+    "transformers": ("patentlab.llm.chat.transformers:TransformersBackend", "smollm2-135m"),
+    "llama-cpp": ("patentlab.llm.chat.llamacpp:LlamaCppBackend", "qwen2.5-1.5b"),
+    "http": ("patentlab.llm.chat.http:OpenAICompatibleBackend", "default"),
+}
+BACKENDS = tuple(REGISTRY)
+
+
+def register_backend(name: str, target: str, default_model: str) -> None:
+    """Make ``make_backend(name)`` build ``target`` (``"package.module:Class"``)."""
+    REGISTRY[name] = (target, default_model)
 
 
 def make_backend(kind: str, model: str | None = None, **options) -> LLMBackend:
-    """Build a backend by name: ``transformers``, ``llama-cpp`` or ``http``.
+    """Build a backend by name: ``transformers``, ``llama-cpp``, ``http`` or a registered one.
 
-    ``model`` defaults to the packaged SmolLM2 (transformers), the packaged Qwen2.5-1.5B
-    (llama-cpp) and ``default`` (http, where ``base_url`` is also taken from ``options``).
+    ``model`` defaults to the backend's own (the packaged SmolLM2 for transformers, the packaged
+    Qwen2.5-1.5B for llama-cpp, ``default`` for http, where ``base_url`` comes from ``options``).
+    The backend's module is imported only here, so an optional dependency is needed only by its
+    own backend.
     """
-    if kind == "transformers":
-        from patentlab.llm.chat.transformers import TransformersBackend
+    import importlib
 
-        return TransformersBackend(model or "smollm2-135m", **options)
-    if kind == "llama-cpp":
-        from patentlab.llm.chat.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(model or "qwen2.5-1.5b", **options)
-    if kind == "http":
-        from patentlab.llm.chat.http import OpenAICompatibleBackend
-
-        return OpenAICompatibleBackend(model=model or "default", **options)
-    raise PatentlabError(f"unknown backend '{kind}'; choose one of {', '.join(BACKENDS)}")
+    if kind not in REGISTRY:
+        raise PatentlabError(f"unknown backend '{kind}'; choose one of {', '.join(REGISTRY)}")
+    target, default = REGISTRY[kind]
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(model=model or default, **options)
 
 
-__all__ = ["BACKENDS", "GREEDY", "Generation", "LLMBackend", "Sampling", "label_probability", "make_backend"]
+__all__ = [
+    "BACKENDS",
+    "GREEDY",
+    "REGISTRY",
+    "Generation",
+    "LLMBackend",
+    "Sampling",
+    "label_probability",
+    "make_backend",
+    "register_backend",
+]
