@@ -127,7 +127,6 @@ class ChatWriter:
         generations = writer.write(combos, "bottom-up", seed=0, temperature=0.7)
     """
 
-    engine = "llama-cpp"
     device_name = "cpu"
     on_gpu = False
 
@@ -135,6 +134,7 @@ class ChatWriter:
         self.backend = backend
         self.source = source
         self.name = backend.name
+        self.engine = backend.name.split(":", 1)[0]  # "llama.cpp", "transformers", "http"
 
     @classmethod
     def from_name(cls, model: str = QWEN, *, threads: int | None = None) -> ChatWriter:
@@ -283,17 +283,6 @@ def load_writer(
     return ChatWriter.from_name(str(writer), threads=threads)
 
 
-__all__ = [
-    "PATENT_LM",
-    "QWEN",
-    "ChatWriter",
-    "InventionWriter",
-    "PatentLMWriter",
-    "chat_writer_available",
-    "load_writer",
-]
-
-
 def chat_writer_available() -> bool:
     """Whether the packaged chat writer can run here: llama-cpp-python and the Qwen parts
     (``make llm`` installs both)."""
@@ -308,3 +297,14 @@ def chat_writer_available() -> bool:
     except PatentlabError:
         return False
     return True
+
+
+__all__ = [
+    "PATENT_LM",
+    "QWEN",
+    "ChatWriter",
+    "InventionWriter",
+    "PatentLMWriter",
+    "chat_writer_available",
+    "load_writer",
+]
