@@ -86,6 +86,10 @@ def main() -> None:
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Sampling seed (and the combiner's order of bases); "
+        "choose settings on one seed and report on another.",
+    )  # fmt: skip
     parser.add_argument("--usd-per-cpu-hour", type=float, default=0.05)
     parser.add_argument("--usd-per-gpu-hour", type=float, default=2.50)
     parser.add_argument("--workdir", default=None, help="Keep outputs here (default: a temp dir).")
@@ -130,7 +134,7 @@ def main() -> None:
         sample_generations(
             args.model, gens[key], n=args.n, mode=mode, engine=args.engine, threads=args.threads,
             max_new_tokens=args.max_new_tokens, batch_size=args.batch_size, topic=topic,
-            temperature=args.temperature, seed=0, dtype=args.dtype, **variant,
+            temperature=args.temperature, seed=args.seed, dtype=args.dtype, **variant,
         )  # fmt: skip
         print(f"vetting {mode} ({name}) …", flush=True)
         reports[key] = vet_generations(
@@ -155,9 +159,9 @@ def main() -> None:
         f"engine {args.engine} on {gen_meta['device']}; "
         + (f"topic `{args.topic}`; " if args.topic else "unconditioned prompts; ")
         + f"temperature {args.temperature}, top-p 0.95, top-k 50, at most {args.max_new_tokens} new tokens,",
-        f"seed 0: the same prompts and seeds for every variant. Novelty against {len(docs)} training",
-        "documents (MinHash, the common-run index, MiniLM cosine); every check of `vet run`, coherence",
-        f"and realism included. Green: p_green from `{args.classifier or 'no classifier'}`.",
+        f"seed {args.seed}: the same prompts and seeds for every variant. Novelty against {len(docs)}",
+        "training documents (MinHash, the common-run index, MiniLM cosine); every check of `vet run`,",
+        f"coherence and realism included. Green: p_green from `{args.classifier or 'no classifier'}`.",
         "",
         "| mode | variant | generated | accepted | **hit rate** | realism share | reproductions "
         "| CPU s per accepted | **US$ per accepted** | tokens/s | distinct-2 | self-BLEU "
