@@ -109,7 +109,8 @@ def main() -> None:
 `.venv/bin/python benchmarks/bench_demo_cold.py` ({now()}, commit {head.stdout.strip()}; {machine()};
 load {load_before:.1f} before, mean {sum(loads) / len(loads):.1f} and max {max(loads):.1f} during
 the demo). `make venv` took {venv_s:,.0f} s (pip's download cache was warm) and `make llm` (which
-`make demo` runs first: llama-cpp-python built from source, the Qwen GGUF) {llm_s:,.0f} s, then
+`make demo` runs first: llama-cpp-python and the Qwen GGUF) {llm_s:,.0f} s (about 8 minutes where
+pip's cache holds no llama-cpp-python wheel built earlier), then
 `PATENTLAB_CACHE=<empty> make demo` took **{demo_s:,.0f} s ({demo_s / 60:.1f} min)**, {verdict} the
 15-minute budget ({BUDGET_S:,} s). Rc 0, no traceback.
 

@@ -14,6 +14,7 @@ from patentlab.generate.data import iter_full_records
 from patentlab.generate.formats import BOTTOM_UP, TOP_DOWN, claim_items, format_patent, prompt
 from patentlab.generate.skeleton import (
     ABSTRACT_TOKENS,
+    CLAIM1_CLOSING,
     CLAIM1_FORM,
     CLAIM_TOKENS,
     patent_skeleton,
@@ -159,6 +160,16 @@ def test_every_list_has_a_wrap_up_point_and_only_a_followed_list_shrinks_in_gbnf
     assert bottom.wrap_after(prompt(BOTTOM_UP), 320) == 320 - later - SENTENCE_GRACE
     assert top.gbnf(prompt(TOP_DOWN), 320) == top.gbnf(prompt(TOP_DOWN))  # claims keep their length
     assert bottom.gbnf(prompt(BOTTOM_UP), 320) != bottom.gbnf(prompt(BOTTOM_UP))
+
+
+def test_the_claims_section_carries_the_text_that_lets_claim_1_close():
+    """The wrap-up's patent rule lives in the patent skeleton: the claims ahead offer claim 1 its
+    transition; a prompt already past the claims has no list ahead, so nothing to offer."""
+    top, bottom = patent_skeleton(TOP_DOWN, 320), patent_skeleton(BOTTOM_UP, 320)
+    assert top.closing(prompt(TOP_DOWN)) == bottom.closing(prompt(BOTTOM_UP)) == CLAIM1_CLOSING
+    claims_done = prompt(BOTTOM_UP, claims=["A valve, comprising: a gate; and a seat."])
+    assert bottom.closing(claims_done) is None
+    assert all(s.closing is None for s in top.sections if s.kind == "line")
 
 
 @pytest.mark.parametrize("schema", [ARGUMENT_SCHEMA, VERDICT_SCHEMA])

@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     global _debug
     _debug = False  # set again by this call's --debug, not left over from an earlier call
     warnings.showwarning = _show_warning
+    # peft reads transformers' deprecated `is_gradient_checkpointing` alias on every LoRA model:
+    # a notice between two libraries that a user of patentlab cannot act on.
+    warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
     try:
         app(args=argv, standalone_mode=False)
     except PatentlabError as exc:

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from patentlab.llm.structure import GrammarConstraint
 
 _SEED_STRIDE = 1_000_003  # keeps the per-row seeds of neighbouring request seeds apart
+#: Tokens of :data:`SENTENCE_GRACE` held back: a list cut off mid-sentence still closes (its line
+#: end, then the forced header) before the grace that wrap_after's room planned for runs out.
+_GRACE_RESERVE = 4
 
 Engine = Literal["torch", "llama-cpp"]
 ENGINES: tuple[Engine, ...] = ("torch", "llama-cpp")
@@ -465,16 +468,17 @@ class PatentGenerator(BaseGenerator):
         sentence or a line, or its grace for finishing the sentence is spent."""
         if not _past(grammar, len(new_ids)):
             return False
-        late = len(new_ids) >= grammar.wrap_after + SENTENCE_GRACE - 4  # type: ignore[union-attr, operator]
+        late = len(new_ids) >= grammar.wrap_after + SENTENCE_GRACE - _GRACE_RESERVE  # type: ignore[union-attr, operator]
         return late or (bool(new_ids) and new_ids[-1] in self._closers)
 
     def _closing(self, grammar: GrammarConstraint) -> list[int]:
-        """Past its wrap-up point, a claim that may not end yet (claim 1 before its transition)
-        is given the transition, once, so that it can close and leave room for what follows."""
-        if grammar.closing_tried:
+        """Past its wrap-up point, an item that may not end yet (claim 1 before its transition)
+        is given its section's closing text, once, so that it can close and leave room for what
+        follows (:attr:`~patentlab.llm.structure.Section.closing`)."""
+        if grammar.closing_tried or not grammar.closing:
             return []
         grammar.closing_tried = True
-        ids = self.tokenizer.encode(", comprising:", add_special_tokens=False)
+        ids = self.tokenizer.encode(grammar.closing, add_special_tokens=False)
         return ids if grammar.matcher.validate_tokens(ids) == len(ids) else []
 
     def _guards(
@@ -516,6 +520,7 @@ class PatentGenerator(BaseGenerator):
                 skeleton = skeleton_for_prompt(text, config.max_new_tokens)
                 compiled[text] = skeleton_constraint(self.tokenizer, skeleton, text, vocab_size=vocab)
                 compiled[text].wrap_after = skeleton.wrap_after(text, config.max_new_tokens)
+                compiled[text].closing = skeleton.closing(text)
             grammars.append(compiled[text].copy())
         return grammars
 

@@ -31,6 +31,8 @@ CLAIM1_FORM = (
     r"|, including:| including:|, having:|, wherein) "
     r"[^\n#]*[A-Za-z]+ [A-Za-z]+[^\n#]*(;|,| and )[^\n#]*[A-Za-z]+ [A-Za-z]+[^\n#]*"
 )
+#: What claim 1 is given, once, when the claims must close before it has its transition.
+CLAIM1_CLOSING = ", comprising:"
 #: The fewest characters of an abstract: real ones have at least ten words.
 ABSTRACT_MIN_CHARS = 60
 #: A claim's typical length in tokens, to decide how many claims fit before later sections.
@@ -65,7 +67,7 @@ def patent_skeleton(mode: str = TOP_DOWN, max_new_tokens: int | None = None) -> 
     sections = {
         "Title": Section("Title", "line", title),
         "Abstract": Section("Abstract", "line", abstract, min_chars=ABSTRACT_MIN_CHARS),
-        "Claims": Section("Claims", "numbered", CLAIM_TOKENS, CLAIM1_FORM),
+        "Claims": Section("Claims", "numbered", CLAIM_TOKENS, CLAIM1_FORM, closing=CLAIM1_CLOSING),
     }
     return Skeleton(HEADER, tuple(sections[name] for name in SECTION_ORDER[mode]), max_items=max_claims)
 

@@ -68,6 +68,9 @@ class Section:
     #: with a free run such as ``[^\n#]*``. GBNF leaves the first item free.
     first_item: str | None = None
     min_chars: int = 1
+    #: For a list: text a decoding loop offers once, past the wrap-up point, to an item that may
+    #: not end yet (a patent's claim 1 before its transition), so that it can close in time.
+    closing: str | None = None
 
     @property
     def header(self) -> str:
@@ -139,6 +142,11 @@ class Skeleton:
             return None
         room = sum((s.max_tokens or 0) + 8 for s in self.sections[numbered + 1 :])  # 8: header, blank line
         return max(1, max_new_tokens - room - SENTENCE_GRACE)
+
+    def closing(self, prompt: str) -> str | None:
+        """The :attr:`Section.closing` of the numbered section ahead of ``prompt``, if any."""
+        numbered = self._list_ahead(prompt)
+        return None if numbered is None else self.sections[numbered].closing
 
     def _list_ahead(self, prompt: str) -> int | None:
         """The index of the first numbered section from where ``prompt`` stops, if any."""
@@ -321,7 +329,9 @@ class GrammarConstraint:
         #: Tokens generated after which the loop should close the current section at its next
         #: line end (see :meth:`Skeleton.wrap_after`); None: never.
         self.wrap_after: int | None = None
-        #: Whether the loop has already offered a closing sequence after :attr:`wrap_after`.
+        #: The text offered once after :attr:`wrap_after` (see :attr:`Section.closing`), and
+        #: whether the loop has offered it.
+        self.closing: str | None = None
         self.closing_tried = False
         if self.matcher.is_error():
             error = _first_line(self.matcher.get_error())
