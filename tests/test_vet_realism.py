@@ -15,7 +15,13 @@ import pytest
 
 from patentlab.data import sample_path
 from patentlab.vet.novelty import load_training_documents
-from patentlab.vet.realism import MIN_GENERATIONS, RealismClassifier, realism_folds, realism_share
+from patentlab.vet.realism import (
+    MIN_GENERATIONS,
+    RealismClassifier,
+    realism_control,
+    realism_folds,
+    realism_share,
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,20 @@ def test_mechanics_held_out_real_patents_pass_as_real(documents):
     assert result.computed
     assert result.share_accepted >= 0.5
     assert result.auc <= 0.8
+
+
+def test_real_texts_in_the_generations_place_pass_about_half_the_time(documents):
+    """The control: real patents posing as a batch of generations. The classifier has nothing to
+    learn, so about half pass (not all): the ceiling a realism share is read against."""
+    texts, ids = [d.text[:1500] for d in documents], [d.id for d in documents]
+    control = realism_control(texts, ids, n=12, max_real=120)
+    print(f"\nreal in the generations' place: {control}")
+    assert control["n"] == 12 and control["draws"] == 5
+    assert control["low"] <= control["share"] <= control["high"]
+    assert 0.2 <= control["share"] <= 0.8
+    assert control["auc"] <= 0.7
+    # Too few records for a batch of 12 and a real side.
+    assert realism_control(texts[:15], ids[:15], n=12) is None
 
 
 def test_folds_never_split_a_record():
@@ -115,6 +135,8 @@ def test_vet_run_reports_the_realism_share(tmp_path, capsys, documents):
     assert all(v["p_real"] >= realism["gate"] for v in passed)
     assert summary["config"]["coherence"] is None
     assert "realism share:" in out and "accepted inventions pass as real" in out
+    assert realism["control"]["n"] == 10 and 0 <= realism["control"]["share"] <= 1
+    assert "real texts in their place" in out
     assert "realism share:" in (tmp_path / "out" / "report.md").read_text()
     vetted = [json.loads(line) for line in (tmp_path / "out" / "vetted.jsonl").read_text().splitlines()]
     assert all(0 <= v["p_real"] <= 1 for v in vetted)

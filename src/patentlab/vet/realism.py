@@ -29,6 +29,8 @@ REAL_THRESHOLD = 0.5
 REAL_PASS_TARGET = 0.9
 #: Fewest generations (and real records) for a realism figure worth reporting.
 MIN_GENERATIONS = 8
+#: Batches of real texts scored in the generations' place (:func:`realism_control`).
+CONTROL_DRAWS = 5
 
 
 class RealismClassifier(ClassifierMixin, BaseEstimator):
@@ -143,6 +145,8 @@ class RealismResult:
     gate: float | None = None
     real_pass_share: float | None = None
     classifier: str = "hashed word 1-2 + char 2-5 grams, tf-idf, logistic regression, balanced bags"
+    #: What a writer indistinguishable from real patents scores: :func:`realism_control`.
+    control: dict[str, Any] | None = None
     p_real: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,6 +217,7 @@ def realism_share(
     seed: int = 0,
     min_generations: int = MIN_GENERATIONS,
     max_real: int | None = 400,
+    max_chars: int | None = None,
     estimator: RealismClassifier | None = None,
 ) -> RealismResult:
     """Train real-vs-generated out of fold and report the share of accepted inventions that pass as real.
@@ -224,6 +229,7 @@ def realism_share(
         real_groups: the record each real text belongs to (default: one record per text);
             texts of one record never straddle a fold.
         max_real: use at most this many real texts (a seeded sample), to bound the cost.
+        max_chars: cut both sides to this many characters (default: the generations' median).
     """
     accepted = list(accepted) if accepted is not None else [True] * len(generated)
     gen_idx = [i for i, t in enumerate(generated) if t and t.strip()]
@@ -241,7 +247,8 @@ def realism_share(
         real_idx = sorted(rng.choice(real_idx, size=max_real, replace=False).tolist())
     groups_of_real = list(real_groups) if real_groups is not None else [f"real-{i}" for i in range(len(real))]
     # Both sides cut to the generations' median length: what is compared is how they read.
-    max_chars = max(200, int(np.median([len(generated[i]) for i in gen_idx])))
+    if max_chars is None:
+        max_chars = max(200, int(np.median([len(generated[i]) for i in gen_idx])))
     texts = [generated[i][:max_chars] for i in gen_idx] + [real[i][:max_chars] for i in real_idx]
     labels = [0] * len(gen_idx) + [1] * len(real_idx)
     groups = [f"gen-{i}" for i in gen_idx] + [f"real:{groups_of_real[i]}" for i in real_idx]
@@ -269,3 +276,52 @@ def realism_share(
         real_pass_share=round(float(np.mean(real_scores >= round(gate, 4))), 4),
         p_real=[round(float(p_gen[i]), 4) if i in p_gen else 0.0 for i in range(len(generated))],
     )
+
+
+def realism_control(
+    real: Sequence[str],
+    real_groups: Sequence[str] | None = None,
+    *,
+    n: int,
+    draws: int = CONTROL_DRAWS,
+    seed: int = 0,
+    max_real: int | None = 400,
+    max_chars: int | None = None,
+) -> dict[str, Any] | None:
+    """The realism share of a writer that *is* real: ``n`` real texts scored in the generations' place.
+
+    A writer indistinguishable from real patents does not score 100%. The classifier finds
+    nothing to learn, its out-of-fold P(real) scatters around 0.5, and about half of a batch
+    reaches the threshold; a batch of ``n`` swings by chance around that. So a realism share is
+    read against this figure, not against 100%. Each draw takes ``n`` texts of distinct
+    records as stand-in generations and the other records as the real side, and runs
+    :func:`realism_share` on them, cut to ``max_chars`` (pass the generations' cut, so that
+    both figures see texts of one length).
+
+    Returns ``{"share", "low", "high", "auc", "n", "draws"}`` (the mean share, its lowest and
+    highest draw, the mean AUC), or None when there are too few records for two sides of ``n``.
+    """
+    groups = list(real_groups) if real_groups is not None else [f"real-{i}" for i in range(len(real))]
+    by_group: dict[str, list[int]] = {}
+    for i, (text, group) in enumerate(zip(real, groups, strict=True)):
+        if text and text.strip():
+            by_group.setdefault(group, []).append(i)
+    names = sorted(by_group)
+    if n < MIN_GENERATIONS or len(names) < n + MIN_GENERATIONS:
+        return None
+    rng = np.random.default_rng(seed)
+    shares, aucs = [], []
+    for draw in range(draws):
+        order = rng.permutation(len(names))
+        stand_in = [by_group[names[g]][0] for g in order[:n]]
+        rest = [i for g in order[n:] for i in by_group[names[g]]]
+        result = realism_share(
+            [real[i] for i in stand_in], [real[i] for i in rest], real_groups=[groups[i] for i in rest],
+            seed=seed + draw, max_real=max_real, max_chars=max_chars,
+        )  # fmt: skip
+        shares.append(result.share_generated)
+        aucs.append(result.auc)
+    return {
+        "share": round(float(np.mean(shares)), 4), "low": round(float(min(shares)), 4),
+        "high": round(float(max(shares)), 4), "auc": round(float(np.mean(aucs)), 4), "n": n, "draws": draws,
+    }  # fmt: skip

@@ -58,7 +58,18 @@ def realism_line(realism: dict[str, Any]) -> str:
         return f"n/a (nothing accepted); {_fmt(realism['share_generated'], '.0%')} of all generations ({auc})"
     return (
         f"{realism['share_accepted']:.0%} of {realism['n_accepted']} accepted inventions pass as real "
-        f"(out-of-fold P(real) ≥ {realism['threshold']:g}; {auc})"
+        f"(out-of-fold P(real) ≥ {realism['threshold']:g}; {auc}){control_line(realism)}"
+    )
+
+
+def control_line(realism: dict[str, Any]) -> str:
+    """What real texts score in the generations' place (the ceiling a realism share is read against)."""
+    control = realism.get("control")
+    if not control:
+        return ""
+    return (
+        f"; real texts in their place: {control['share']:.0%} "
+        f"({control['low']:.0%}–{control['high']:.0%} over {control['draws']} batches of {control['n']})"
     )
 
 

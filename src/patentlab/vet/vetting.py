@@ -33,7 +33,7 @@ from patentlab.vet.diversity import batch_diversity
 from patentlab.vet.novelty import NoveltyConfig, NoveltyIndex, load_training_documents, patent_text
 from patentlab.vet.obviousness import ObviousnessConfig, map_accepted
 from patentlab.vet.obviousness import summary as obviousness_summary
-from patentlab.vet.realism import realism_share
+from patentlab.vet.realism import realism_control, realism_share
 
 if TYPE_CHECKING:
     from patentlab.classify.family import Classifier
@@ -198,8 +198,8 @@ def _realism(
     texts: Sequence[str],
     novelty_index: NoveltyIndex,
     index: str | Path | Any | None,
-) -> dict[str, Any]:
-    """The realism score; sets ``p_real``.
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The realism score and the inputs of its control (:func:`realism_control`); sets ``p_real``.
 
     An ungrounded batch (the model wrote everything) is compared, whole, with the generator's
     training documents. A grounded batch (``combine``: the claims are real elements, the model
@@ -224,8 +224,15 @@ def _realism(
         for inv, p in zip(inventions, result.p_real, strict=True):
             inv.p_real = p
     summary = {k: v for k, v in result.to_dict().items() if k != "p_real"}
+    # What real texts score in the generations' place, from the same real side (see
+    # realism_control); computed after vetting's stopwatch: it measures, it judges nothing.
+    control = (
+        {"real": real, "real_groups": groups, "n": result.n_generated, "max_chars": result.max_chars}
+        if result.computed
+        else None
+    )
     # "share": the realism share of the report
-    return {"share": result.share_accepted, "reference": reference, **summary}
+    return {"share": result.share_accepted, "reference": reference, **summary}, control
 
 
 #: Real abstracts drawn for the realism score of a grounded batch (spread over its subclasses).
@@ -359,7 +366,9 @@ def vet_generations(
         # What the model wrote is what realism judges: for a grounded ("combine") invention the
         # abstract (its claims are real claim elements, verbatim), against real abstracts of
         # the same fields.
-        realism_result = _realism(inventions, parsed, texts, novelty_index, index) if realism else {}
+        realism_result, control = (
+            _realism(inventions, parsed, texts, novelty_index, index) if realism else ({}, None)
+        )
         for inv, ev in zip(inventions, evidence, strict=True):
             ev.p_real, ev.realism_gate = inv.p_real, realism_result.get("gate")
             inv.failures.update(apply_checks(ev, ("realism",)))
@@ -395,6 +404,8 @@ def vet_generations(
                 "accepted_green": sum(1 for inv in accepted if (inv.p_green or 0) >= GREEN_THRESHOLD),
                 "y02_head": any(inv.y02 for inv in accepted),
             }
+    if control:
+        realism_result["control"] = realism_control(**control)
     stages = {"vet": StageCost(wall_seconds=vet_time.wall, cpu_seconds=vet_time.cpu)}
     gen_cost = _generation_cost(meta, rows)
     if gen_cost is not None:
