@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -17,6 +18,13 @@ HEADER = (
     "# Benchmarks\n\n"
     "Measured figures, each with the command that produced it. Re-running a script replaces its section.\n"
 )
+
+
+def command_line() -> str:
+    """This run's command as Markdown code, quoted so that it can be pasted back into a shell."""
+    script = Path(sys.argv[0]).resolve()
+    shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else Path("benchmarks") / script.name
+    return f"`.venv/bin/python {shlex.join([str(shown), *sys.argv[1:]])}`"
 
 
 def machine() -> str:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_average, machine, now, update_section
+from _report import command_line, load_average, machine, now, update_section
 
 
 def bench_llama_cpp(model_path: str, n: int, max_new_tokens: int, threads: int) -> dict | None:
@@ -155,7 +155,7 @@ def main() -> None:
             f"| patentlab `--engine llama-cpp` (`{fast['gguf']}`), one sequence at a time | {args.llama_n} "
             f"| {fast['tokens']} | {fast['seconds']:.1f} | {fast['tps']:.1f} |\n"
         )
-    cmd = "`.venv/bin/python " + " ".join(sys.argv) + "`"
+    cmd = command_line()
     base_row = (
         f"| baseline: `model.generate`, one prompt at a time | {args.baseline_n} | {speed['base_tokens']} "
         f"| {speed['base_seconds']:.1f} | {speed['base_tps']:.1f} |"

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_average, machine, now, update_section
+from _report import command_line, load_average, machine, now, update_section
 
 SUBCLASSES = ("H01L", "G06F", "H04L", "A61B", "H01M")
 
@@ -36,7 +36,7 @@ def main() -> None:
 
     with gzip.open(sample_path("uspto_abstracts_cpc_10k.csv.gz"), "rt", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["abstract"].strip()]
-    command = "`.venv/bin/python benchmarks/bench_realism_control.py " + " ".join(sys.argv[1:]) + "`"
+    command = command_line()
     lines = [
         "## Realism share of real text: real abstracts in the generations' place (issue 22)",
         "",

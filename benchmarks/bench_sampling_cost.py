@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_average, machine, now, update_section
+from _report import command_line, load_average, machine, now, update_section
 
 #: (dtype, batch size, torch threads); the first row is the baseline.
 SETTINGS = [("float32", 8, 2), ("float32", 32, 2), ("bfloat16", 32, 2), ("bfloat16", 32, 1)]
@@ -51,7 +51,7 @@ def main() -> None:
               f"{1000 * cpu / tokens:.1f} CPU-ms/token", flush=True)  # fmt: skip
 
     base = rows[0][5] / rows[0][3]
-    command = "`" + " ".join([".venv/bin/python benchmarks/bench_sampling_cost.py", *sys.argv[1:]]) + "`"
+    command = command_line()
     lines = [
         "## Sampling cost per token: dtype, batch and threads (issue 14)",
         "",

@@ -27,7 +27,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_average, machine, now, update_section
+from _report import command_line, load_average, machine, now, update_section
 
 #: Each variant's sampling settings on top of the shared ones.
 VARIANTS: dict[str, dict[str, object]] = {
@@ -147,7 +147,7 @@ def main() -> None:
     t_index, t_difflib, agree = novelty_speed(index, docs, texts)
     overall, n_real, per_check = real_pass_rate()
 
-    command = "`.venv/bin/python benchmarks/bench_vet.py " + " ".join(sys.argv[1:]) + "`"
+    command = command_line()
     first = reports[runs[0]]
     model, gen_meta = first["generation"]["model"], first["generation"]
     lines = [

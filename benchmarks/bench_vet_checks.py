@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import load_average, machine, now, update_section
+from _report import command_line, load_average, machine, now, update_section
 
 
 def real_records() -> list[dict]:
@@ -81,7 +81,7 @@ def main() -> None:
     lines = [
         "## Vetting checks on real patents (issue 14)",
         "",
-        f"`.venv/bin/python benchmarks/bench_vet_checks.py {' '.join(sys.argv[1:])}`".replace(" `", "`")
+        command_line()
         + f" on {machine()}, {now()}; 1-minute load average {load_average():.1f} at the end (the",
         "machine was shared with other jobs: times are upper bounds).",
         "",
