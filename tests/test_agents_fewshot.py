@@ -12,7 +12,7 @@ from patentlab.agents.fewshot import Example, FewShot, load_gold_examples
 from patentlab.agents.panel import AgentPanel
 from patentlab.agents.prompts import REDACTED, find_injections, judge_messages
 from patentlab.errors import PatentlabError
-from patentlab.llm.chat.base import Generation
+from patentlab.llm.chat.base import Completion
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ class EchoBackend:
         reply = '{"label": 0, "argument": "a"}' if "argument" in json_schema["properties"] else (
             '{"label": 0, "confidence": 0.9, "quote": "a solar cell with", "rationale": "r"}'
         )  # fmt: skip
-        return [Generation(reply) for _ in conversations]
+        return [Completion(reply) for _ in conversations]
 
 
 def test_every_agent_sees_the_examples_but_never_the_claims_own_label(gold):

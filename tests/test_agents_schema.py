@@ -13,7 +13,7 @@ from patentlab.agents.prompts import REDACTED, find_injections, sanitize_claim
 from patentlab.agents.routing import AGENTS, HUMAN, RoutingPolicy, route
 from patentlab.agents.schema import ARGUMENT_SCHEMA, VERDICT_SCHEMA, parse_reply, validate
 from patentlab.data import sample_path
-from patentlab.llm.chat.base import Generation, label_probability
+from patentlab.llm.chat.base import Completion, label_probability
 
 OK_JSON = '{"label": 0, "confidence": 0.7, "quote": "q", "rationale": "r"}'
 PROSE = 'Label: not green. Confidence: high. Rationale: "no Y02 link". Quote: "a pump"'
@@ -66,12 +66,12 @@ def test_irreparable_replies_list_their_errors(reply, error):
 def test_label_probability_reads_the_label_token():
     tokens = ['{"', "label", '":', " 1", ",", ' "confidence": 0.5}']
     alts = [{}, {}, {}, {" 1": math.log(0.6), " 0": math.log(0.2), " 2": math.log(0.1)}, {}, {}]
-    assert label_probability(Generation("".join(tokens), tokens, alts)) == pytest.approx(0.75)
+    assert label_probability(Completion("".join(tokens), tokens, alts)) == pytest.approx(0.75)
     # A token that carries the colon and the digit together (llama.cpp's Qwen vocabulary does).
     tokens = ['{"label', '":1', ', "x": 2}']
     alts = [{}, {'":1': math.log(0.3), '":0': math.log(0.6)}, {}]
-    assert label_probability(Generation("".join(tokens), tokens, alts)) == pytest.approx(1 / 3)
-    assert label_probability(Generation('{"label": 1}')) is None  # no token alternatives
+    assert label_probability(Completion("".join(tokens), tokens, alts)) == pytest.approx(1 / 3)
+    assert label_probability(Completion('{"label": 1}')) is None  # no token alternatives
 
 
 def test_routing_rules():
@@ -135,7 +135,7 @@ class ReplayBackend:
 
     def generate(self, conversations, *, max_tokens, json_schema=None):
         self.prompts.extend(conversations)
-        return [Generation(self.replies.pop(0)) for _ in conversations]
+        return [Completion(self.replies.pop(0)) for _ in conversations]
 
 
 def test_invalid_replies_are_retried_with_feedback_and_never_crash():

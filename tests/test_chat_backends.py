@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from patentlab.llm.chat import REGISTRY, Generation, LLMBackend, Sampling, make_backend
+from patentlab.llm.chat import REGISTRY, Completion, LLMBackend, Sampling, make_backend
 
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 CHAT = [[{"role": "user", "content": "Name one part of a bicycle."}]]
@@ -68,7 +68,7 @@ def test_every_backend_conforms(kind, request):
     backend = build(kind, request)
     assert isinstance(backend, LLMBackend) and backend.name
     replies = backend.generate(CHAT * 2, max_tokens=12)
-    assert len(replies) == 2 and all(isinstance(r, Generation) and r.text.strip() for r in replies)
+    assert len(replies) == 2 and all(isinstance(r, Completion) and r.text.strip() for r in replies)
     assert replies[0].text == replies[1].text  # greedy by default: the same chat, the same reply
     sampled = backend.generate(CHAT, max_tokens=12, sampling=Sampling(temperature=0.9, top_p=0.95, seed=1))
     again = backend.generate(CHAT, max_tokens=12, sampling=Sampling(temperature=0.9, top_p=0.95, seed=1))

@@ -103,7 +103,7 @@ def test_real_model_writes_on_the_topic_and_records_it(tmp_path):
     assert meta["topic"]["code"] == "Y02E10/50"
     for row in rows:
         assert row.prompt.endswith("1. A photovoltaic energy")
-        assert row.extra["topic"]["words"] == "Photovoltaic energy"
+        assert row.topic["words"] == "Photovoltaic energy"
 
     cli_out = tmp_path / "cli.jsonl"
     assert main(["generate", "sample", "--topic", "solar panel cleaning robot", "--n", "1",

@@ -119,6 +119,28 @@ def test_reading_generations(tmp_path):
     assert rows[0].text == "x" and rows[0].seed == 3 and rows[0].extra == {"extra": 1} and meta == {}
 
 
+def test_a_generation_is_one_row_type_written_and_read_back(tmp_path):
+    """What a sampler returns is what a generations file reads back as: one `Generation` type."""
+    from patentlab.generate.generations import Generation
+
+    fresh = Generation(
+        prompt="# Patent", text="# Patent\n\n## Title\nA lamp", new_tokens=5, finished=True, seed=2,
+        topic={"text": "lamp"}, combination={"base": "6994119", "secondary": ["8406589"]},
+    )  # fmt: skip
+    path = write_generations(
+        tmp_path / "g.jsonl", [fresh, {"text": "x", "mode": "top-down"}], {"engine": "t"}
+    )
+    rows, meta = read_generations(path)
+    assert rows[0] == fresh and rows[0].row == 1 and rows[0].extra == {}
+    assert rows[1].text == "x" and rows[1].extra == {"mode": "top-down"} and rows[1].row == 2
+    assert meta == {"engine": "t"}
+    # Read, then written again: the same rows (unknown fields and all).
+    again = write_generations(tmp_path / "again.jsonl", rows, meta)
+    reread = read_generations(again)[0]
+    assert reread == rows and [r.extra for r in reread] == [r.extra for r in rows]
+    assert rows[0].parse().title == "A lamp"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

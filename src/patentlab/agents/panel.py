@@ -13,7 +13,7 @@ from patentlab.agents.fewshot import FewShot
 from patentlab.agents.routing import RoutingPolicy, judge_confidence, route
 from patentlab.agents.schema import ARGUMENT_SCHEMA, VERDICT_SCHEMA, parse_reply, valid_fields
 from patentlab.errors import PatentlabError
-from patentlab.llm.chat.base import Conversation, Generation, LLMBackend, label_probability
+from patentlab.llm.chat.base import Completion, Conversation, LLMBackend, label_probability
 
 SETUPS = ("three-agent", "single")
 
@@ -99,7 +99,7 @@ def ask(
     current = list(conversations)
     todo = list(range(len(conversations)))
     for attempt in range(1, max_retries + 2):
-        generations: list[Generation] = backend.generate(
+        generations: list[Completion] = backend.generate(
             [current[i] for i in todo], max_tokens=max_tokens, json_schema=schema
         )
         retry = []

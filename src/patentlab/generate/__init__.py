@@ -19,7 +19,7 @@ _EXPORTS = {
     "load_causal_lm": "patentlab.llm.loading",
     "ParsedPatent": "patentlab.generate.parse",
     "parse_patent": "patentlab.generate.parse",
-    "Generation": "patentlab.generate.sample",
+    "Generation": "patentlab.generate.generations",
     "PatentGenerator": "patentlab.generate.sample",
     "TrainConfig": "patentlab.generate.train",
     "TrainResult": "patentlab.generate.train",

@@ -35,7 +35,7 @@ from patentlab.errors import PatentlabError
 from patentlab.generate.formats import BOTTOM_UP, HEADER, check_mode, format_claims
 
 if TYPE_CHECKING:
-    from patentlab.generate.sample import Generation
+    from patentlab.generate.generations import Generation
     from patentlab.index.hybrid import SearchIndex
 
 #: The rationales produced. ("A known technique applied to a known device", a step of a method
@@ -485,7 +485,7 @@ def sample_combined(
 ) -> list[Generation]:
     """Let ``generator`` write the abstract and title of each combination (keyword arguments go
     to :meth:`~patentlab.generate.sample.BaseGenerator.generate`); each
-    :class:`~patentlab.generate.sample.Generation` carries its combination.
+    :class:`~patentlab.generate.generations.Generation` carries its combination.
 
     Bottom-up is one pass under the patent skeleton: the claims, then the abstract (opened with
     the claimed subject), then the title. Top-down runs in two short passes, each one line: the

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab.generate.sample import BaseGenerator, Generation, SamplingConfig, row_seed
+from patentlab.generate.generations import Generation
+from patentlab.generate.sample import BaseGenerator, SamplingConfig, row_seed
 
 #: Tokens of context: the longest conditioned prompt plus the new tokens must fit.
 DEFAULT_N_CTX = 2048

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import TOP_DOWN, check_mode, prompt
-from patentlab.generate.parse import ParsedPatent, parse_patent
+from patentlab.generate.generations import Generation
 from patentlab.generate.skeleton import check_structure, skeleton_for_prompt
 from patentlab.llm.repetition import BAN_LOGIT
 from patentlab.llm.structure import SENTENCE_GRACE, GrammarRow, mask_logits
@@ -85,28 +85,6 @@ class SamplingConfig:
             raise PatentlabError(
                 "no_repeat_ngram_size must be >= 0 (0 turns it off)", field="no_repeat_ngram_size"
             )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Generation:
-    """One sampled text: the prompt, the whole text (prompt included) and how it ended."""
-
-    prompt: str
-    text: str
-    new_tokens: int
-    finished: bool  # True when the model ended the text itself, False at the token limit
-    seed: int
-    #: The topic the prompt was seeded with (:meth:`patentlab.generate.topic.Topic.to_dict`).
-    topic: dict[str, Any] | None = None
-    #: What a grounded ("combine") text was built from (see :mod:`patentlab.generate.combine`).
-    combination: dict[str, Any] | None = None
-
-    def parse(self) -> ParsedPatent:
-        """The text read back into title, abstract and claims, with what is missing."""
-        return parse_patent(self.text, finished=self.finished)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,7 +8,7 @@ elements. A *writer* adds the title and the abstract, in the direction asked for
 - **bottom-up**: the abstract, then the title, written from the finished claims.
 
 Two kinds of writer exist, and both return the same
-:class:`~patentlab.generate.sample.Generation` rows:
+:class:`~patentlab.generate.generations.Generation` rows:
 
 - :class:`PatentLMWriter`: the fine-tuned patent LM (SmolLM2-135M by default) continues the
   patent's markdown (:func:`~patentlab.generate.combine.sample_combined`). It is cheap, but it
@@ -38,7 +38,7 @@ from patentlab.llm.chat.base import Sampling
 
 if TYPE_CHECKING:
     from patentlab.generate.combine import Combination
-    from patentlab.generate.sample import Generation
+    from patentlab.generate.generations import Generation
     from patentlab.llm.chat import LLMBackend
 
 #: The writer used when none is named: the fine-tuned patent LM (the generate stage's model).
@@ -173,7 +173,7 @@ class ChatWriter:
         bottom-up the abstract, then the title. The second turn repeats the first's prompt, so
         llama.cpp reuses its cached prefix and pays only for the new words."""
         from patentlab import console
-        from patentlab.generate.sample import Generation
+        from patentlab.generate.generations import Generation
 
         mode = check_mode(mode)
         temperature = float(sampling.get("temperature", 0.7))

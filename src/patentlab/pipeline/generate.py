@@ -31,7 +31,8 @@ def run(ctx: DemoContext) -> None:
         read_texts,
     )
     from patentlab.generate.formats import BOTTOM_UP, TOP_DOWN
-    from patentlab.generate.sample import Generation, load_generator
+    from patentlab.generate.generations import read_generations, write_generations
+    from patentlab.generate.sample import load_generator
     from patentlab.generate.train import MODEL_DIR, REPORT_FILE, TrainConfig, train
 
     stage = ctx.stage_dir("generate")
@@ -68,10 +69,7 @@ def run(ctx: DemoContext) -> None:
 
     gens_path = stage / GENERATIONS
     if ctx.done("generate", GENERATIONS):
-        generations = [
-            Generation(**{k: v for k, v in json.loads(line).items() if k != "mode"})
-            for line in gens_path.read_text(encoding="utf-8").splitlines()
-        ]
+        generations = read_generations(gens_path)[0]
     else:
         # The batched torch engine: faster than llama.cpp's one-at-a-time decoding for a batch.
         generator = load_generator(run_dir / MODEL_DIR)
@@ -86,11 +84,11 @@ def run(ctx: DemoContext) -> None:
         generations = generator.sample(TOP_DOWN, n, **kwargs) + generator.sample(
             BOTTOM_UP, claims=[r["claims"][:2] for r in records], **kwargs
         )
-        from patentlab.storage import atomic_path
-
-        with atomic_path(gens_path) as tmp:
-            tmp.write_text("".join(json.dumps(g.to_dict()) + "\n" for g in generations), encoding="utf-8")
         stats = generator.last_stats
+        sampling = {k: v for k, v in kwargs.items() if k != "progress"}
+        meta = {"engine": generator.engine, "device": generator.device_name, "sampling": sampling,
+                "tokens_per_second": round(stats.tokens_per_second, 2)}  # fmt: skip
+        write_generations(gens_path, generations, meta)
         console.out.print(f"sampling: {stats.tokens_per_second:.1f} tokens/s ({generator.engine} engine)")
     print_generations(generations)
     complete = sum(g.parse().is_complete for g in generations)

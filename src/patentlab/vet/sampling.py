@@ -126,7 +126,7 @@ def sample_generations(
             "tokens": sum(g.new_tokens for g in generations),
         },
     }
-    return write_generations(out_path, [g.to_dict() for g in generations], meta)
+    return write_generations(out_path, generations, meta)
 
 
 def _sample_combined(

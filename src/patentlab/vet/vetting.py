@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from patentlab.corpus.schema import Y02_CATEGORIES
 from patentlab.errors import PatentlabError
-from patentlab.generate.generations import GeneratedText, read_generations
+from patentlab.generate.generations import Generation, read_generations
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.jsonl import iter_objects, write_objects
 from patentlab.storage import atomic_dir, write_json
@@ -125,7 +125,7 @@ def funnel(failures: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _novelty_text(parsed: ParsedPatent, row: GeneratedText) -> str:
+def _novelty_text(parsed: ParsedPatent, row: Generation) -> str:
     text = patent_text(parsed.title, parsed.abstract, parsed.claims)
     # Unparseable output is still compared, as what the model wrote after the prompt.
     return text or row.text.removeprefix(row.prompt)
@@ -163,7 +163,7 @@ def score_green(model: Classifier, inventions: Sequence[VettedInvention]) -> Non
             inv.y02 = {c: round(float(p), 4) for c, p in zip(Y02_CATEGORIES, y02[i], strict=True)}
 
 
-def _generation_cost(meta: dict[str, Any], rows: Sequence[GeneratedText]) -> StageCost | None:
+def _generation_cost(meta: dict[str, Any], rows: Sequence[Generation]) -> StageCost | None:
     cost = meta.get("cost") or {}
     tokens = sum(r.new_tokens or 0 for r in rows)
     if not cost:
@@ -355,11 +355,9 @@ def vet_generations(
                     failures={**res.failures, **apply_checks(evidence[i], ("coherence", "novelty"))},
                     stats=res.stats,
                     novelty=nov.to_dict(),
-                    topic=row.extra.get("topic") if isinstance(row.extra.get("topic"), dict) else None,
+                    topic=row.topic,
                     coherence=coherence_results[i][1],
-                    combination=row.extra.get("combination")
-                    if isinstance(row.extra.get("combination"), dict)
-                    else None,
+                    combination=row.combination,
                 )
             )
         # The realism gate, then the map (the dearest check) on what passed everything else.

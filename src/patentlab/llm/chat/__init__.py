@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from patentlab.errors import PatentlabError
-from patentlab.llm.chat.base import GREEDY, Generation, LLMBackend, Sampling, label_probability
+from patentlab.llm.chat.base import GREEDY, Completion, LLMBackend, Sampling, label_probability
 
 #: Every backend: name -> ("module:Class", the model it runs when none is named). A new backend is
 #: one module with a class that has ``name`` and ``generate`` (:class:`LLMBackend`), plus one line
@@ -42,7 +42,7 @@ __all__ = [
     "BACKENDS",
     "GREEDY",
     "REGISTRY",
-    "Generation",
+    "Completion",
     "LLMBackend",
     "Sampling",
     "label_probability",

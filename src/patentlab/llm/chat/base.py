@@ -1,6 +1,6 @@
 """The one interface every LLM backend implements, and reading a label's probability from it.
 
-A backend turns chat conversations into :class:`Generation` objects: the text, and, where the
+A backend turns chat conversations into :class:`Completion` objects: the text, and, where the
 backend can report them, the generated tokens with their most likely alternatives. The label
 probability ``P("1") / (P("0") + P("1"))`` is read from those alternatives at the position where
 the model writes the label, because small models' *stated* confidence carries no information
@@ -20,7 +20,7 @@ Conversation = list[Message]
 
 
 @dataclass
-class Generation:
+class Completion:
     """One reply: its text and, when known, its tokens and their top alternatives.
 
     Attributes:
@@ -71,41 +71,41 @@ class LLMBackend(Protocol):
         max_tokens: int,
         json_schema: dict | None = None,
         sampling: Sampling = GREEDY,
-    ) -> list[Generation]: ...
+    ) -> list[Completion]: ...
 
 
-def generation_from_openai(response: dict) -> Generation:
-    """A :class:`Generation` from an OpenAI-style chat completion (llama.cpp, vLLM, Ollama, OpenAI)."""
+def completion_from_openai(response: dict) -> Completion:
+    """A :class:`Completion` from an OpenAI-style chat completion (llama.cpp, vLLM, Ollama, OpenAI)."""
     choice = response["choices"][0]
     text = choice["message"].get("content") or ""
     n_tokens = (response.get("usage") or {}).get("completion_tokens")
     content = (choice.get("logprobs") or {}).get("content") or []
     if not content:
-        return Generation(text=text, n_tokens=n_tokens)
+        return Completion(text=text, n_tokens=n_tokens)
     tokens = [item["token"] for item in content]
     alternatives = [{a["token"]: a["logprob"] for a in item.get("top_logprobs") or []} for item in content]
-    return Generation(text=text, tokens=tokens, top_logprobs=alternatives, n_tokens=n_tokens)
+    return Completion(text=text, tokens=tokens, top_logprobs=alternatives, n_tokens=n_tokens)
 
 
 _LABEL_KEY = re.compile(r'"label"\s*:\s*"?')
 
 
-def label_probability(generation: Generation, key: str = "label") -> float | None:
+def label_probability(reply: Completion, key: str = "label") -> float | None:
     """``P("1") / (P("0") + P("1"))`` at the token that writes ``"<key>": <digit>``, else ``None``.
 
     Returns ``None`` when the backend gave no token alternatives, when the reply has no such key,
     or when neither digit is among the alternatives at that position.
     """
-    if not generation.tokens or not generation.top_logprobs:
+    if not reply.tokens or not reply.top_logprobs:
         return None
     pattern = _LABEL_KEY if key == "label" else re.compile(rf'"{re.escape(key)}"\s*:\s*"?')
-    joined = "".join(generation.tokens)
+    joined = "".join(reply.tokens)
     match = pattern.search(joined)
     if match is None:
         return None
     digit_at = match.end()
     start = 0
-    for token, alternatives in zip(generation.tokens, generation.top_logprobs, strict=False):
+    for token, alternatives in zip(reply.tokens, reply.top_logprobs, strict=False):
         end = start + len(token)
         if start <= digit_at < end:
             # The token may carry text before the digit (e.g. ' 1' or ':1'); compare alternatives

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Sequence
 
 from patentlab.errors import PatentlabError
-from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling, generation_from_openai
+from patentlab.llm.chat.base import GREEDY, Completion, Conversation, Sampling, completion_from_openai
 
 _FORMATS = ("json_schema", "json_object", "none")
 
@@ -135,12 +135,12 @@ class OpenAICompatibleBackend:
         max_tokens: int,
         json_schema: dict | None = None,
         sampling: Sampling = GREEDY,
-    ) -> list[Generation]:
+    ) -> list[Completion]:
         out = []
         for conversation in conversations:
             response = self._complete(conversation, max_tokens, json_schema, sampling)
             try:
-                out.append(generation_from_openai(response))
+                out.append(completion_from_openai(response))
             except (KeyError, IndexError, TypeError):
                 raise PatentlabError(
                     f"the LLM server at {self.base_url} answered without choices: {str(response)[:200]}"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling
+from patentlab.llm.chat.base import GREEDY, Completion, Conversation, Sampling
 
 _LABEL_DIGIT = re.compile(r'"label"\s*:\s*"?(?=[01])')
 
@@ -48,7 +48,7 @@ class LlamaCppBackend:
         max_tokens: int,
         json_schema: dict | None = None,
         sampling: Sampling = GREEDY,
-    ) -> list[Generation]:
+    ) -> list[Completion]:
         grammar, fmt = self._json_grammar(json_schema, max_tokens)
         out = []
         for conversation in conversations:
@@ -76,7 +76,7 @@ class LlamaCppBackend:
             return None, {"type": "json_object", "schema": schema}
         return llama_grammar(gbnf), None
 
-    def _with_label_alternatives(self, text: str, n_prompt: int) -> Generation:
+    def _with_label_alternatives(self, text: str, n_prompt: int) -> Completion:
         """The reply split into tokens, with the top alternatives at the label digit's token.
 
         Right after a completion, the context holds the prompt and the reply's tokens (all but the
@@ -90,7 +90,7 @@ class LlamaCppBackend:
         reply_ids = [int(t) for t in self.llm.input_ids[n_prompt : self.llm.n_tokens]]
         pieces = [self.llm.detokenize([t]).decode("utf-8", errors="replace") for t in reply_ids]
         if match is None or "".join(pieces)[: match.end()] != text[: match.end()]:
-            return Generation(text=text)
+            return Completion(text=text)
         at, digit_token, start = match.end(), None, 0
         for i, piece in enumerate(pieces):
             if start <= at < start + len(piece):
@@ -98,10 +98,10 @@ class LlamaCppBackend:
                 break
             start += len(piece)
         if digit_token is None:
-            return Generation(text=text)
+            return Completion(text=text)
         keep = n_prompt + digit_token
         if keep == 0:
-            return Generation(text=text)
+            return Completion(text=text)
         # Roll back to one token before the digit's token and re-evaluate that token: its logits are
         # the distribution over the digit's token (eval drops the KV cells past n_tokens itself).
         self.llm.n_tokens = keep - 1
@@ -115,4 +115,4 @@ class LlamaCppBackend:
             alternatives[piece] = float(np.logaddexp(alternatives.get(piece, -np.inf), logprobs[t]))
         top_logprobs = [{} for _ in pieces]
         top_logprobs[digit_token] = alternatives
-        return Generation(text=text, tokens=pieces, top_logprobs=top_logprobs)
+        return Completion(text=text, tokens=pieces, top_logprobs=top_logprobs)

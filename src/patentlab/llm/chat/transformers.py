@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from patentlab.errors import PatentlabError
-from patentlab.llm.chat.base import GREEDY, Conversation, Generation, Sampling
+from patentlab.llm.chat.base import GREEDY, Completion, Conversation, Sampling
 
 
 class TransformersBackend:
@@ -58,7 +58,7 @@ class TransformersBackend:
         max_tokens: int,
         json_schema: dict | None = None,
         sampling: Sampling = GREEDY,
-    ) -> list[Generation]:
+    ) -> list[Completion]:
         """Replies to ``conversations`` (greedy unless ``sampling`` says otherwise).
 
         With ``json_schema``, the reply is constrained token by token to a JSON object of that
@@ -67,7 +67,7 @@ class TransformersBackend:
         with the schema's first key (``{"label": ``), which the returned text includes.
         """
         prefix = json_prefix(json_schema)
-        out: list[Generation] = []
+        out: list[Completion] = []
         for start in range(0, len(conversations), self.batch_size):
             batch = conversations[start : start + self.batch_size]
             out.extend(self._generate_batch(batch, max_tokens, prefix, json_schema, sampling))
@@ -80,7 +80,7 @@ class TransformersBackend:
         prefix: str,
         schema: dict | None,
         sampling: Sampling = GREEDY,
-    ) -> list[Generation]:
+    ) -> list[Completion]:
         import torch
 
         if sampling.seed is not None:
@@ -125,7 +125,7 @@ class TransformersBackend:
                 pairs = zip(top_ids[step, row].tolist(), top_values[step, row].tolist(), strict=True)
                 alternatives.append({self._piece(t): v for t, v in pairs})
             text = prefix + self.tokenizer.decode(ids[:length], skip_special_tokens=True)
-            generations.append(Generation(text=text, tokens=tokens, top_logprobs=alternatives))
+            generations.append(Completion(text=text, tokens=tokens, top_logprobs=alternatives))
         return generations
 
     def _json_processor(
