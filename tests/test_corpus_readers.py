@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from patentlab.corpus.readers import detect_format, read_source
-from patentlab.corpus.schema import PATENT_SCHEMA, Y02_CATEGORIES
+from patentlab.corpus.schema import PATENT_SCHEMA, Y02_CATEGORIES, clean_text, repair_mojibake
 from patentlab.data import data_dir, sample_path
 from patentlab.errors import PatentlabError
 
@@ -41,7 +41,7 @@ def test_hub_layout_csv_matches_the_labels_in_the_file(y02_rows):
         expected_y02 = [c for c in Y02_CATEGORIES if y02_rows[row["id"]][c] == "1"]
         assert record["y02"] == expected_y02
         assert record["is_green_silver"] == int(y02_rows[row["id"]]["is_green"])
-        assert record["claims"] == [row["text"]]
+        assert record["claims"] == [repair_mojibake(row["text"])]
         assert record["date"].isoformat() == row["date"]
         assert record["doc_type"] == "granted"
 
@@ -55,6 +55,34 @@ def test_y02_claims_file_keeps_every_listed_subclass(y02_rows):
         assert listed <= set(record["cpc"])
     y02_counts = {c: sum(c in r for r in table["y02"].to_pylist()) for c in Y02_CATEGORIES}
     assert y02_counts["Y02T"] == 29 and y02_counts["Y02D"] == 22 and y02_counts["Y02E"] == 16
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("at 250Â° C. and above", "at 250° C. and above"),  # as in y02_claims_1100.csv
+        ("the deviceâ€™s", "the device’s"),  # Windows-1252, not Latin-1
+        ("a ratio â‰¥ 2", "a ratio ≥ 2"),
+        ("Ã©tude", "étude"),
+        # Real accents and symbols are not mojibake: left alone.
+        ("Ångström, naïve, ± 5 %, 90° C", "Ångström, naïve, ± 5 %, 90° C"),
+        ("a trailing Â", "a trailing Â"),
+    ],
+)
+def test_mojibake_is_repaired_and_real_accents_are_not(read, expected):
+    assert repair_mojibake(read) == expected
+    assert clean_text(f"  {read}  ") == expected
+
+
+def test_the_bundled_hub_claims_read_without_mojibake():
+    """y02_claims_1100.csv has UTF-8 read as Latin-1 upstream ("250Â° C."); ingest repairs it."""
+    raw = sample_path("y02_claims_1100.csv").read_text(encoding="utf-8")
+    assert raw.count("Â°") > 20
+    claims = " ".join(
+        c for cs in read_all(sample_path("y02_claims_1100.csv"))["claims"].to_pylist() for c in cs
+    )
+    assert "Â°" not in claims and "â€" not in claims
+    assert claims.count("°") >= raw.count("Â°")
 
 
 def test_hub_dataset_path_reads_a_local_copy_through_datasets():
@@ -93,7 +121,7 @@ def test_csv_with_column_map(tmp_path):
             writer.writerow([r["patent_id"], r["text"], r["cpc_subgroup"]])
     table = read_all(path, column_map={"pid": "id", "claim_body": "claims", "codes": "cpc"})
     assert table["id"].to_pylist() == [r["patent_id"] for r in rows]
-    assert [c[0] for c in table["claims"].to_pylist()] == [" ".join(r["text"].split()) for r in rows]
+    assert [c[0] for c in table["claims"].to_pylist()] == [clean_text(r["text"]) for r in rows]
 
 
 def test_jsonl_full_records():

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from patentlab.corpus.readers.text import decode_error, read_header
-from patentlab.corpus.schema import PATENT_SCHEMA, Y02_CATEGORIES, is_cpc_subclass
+from patentlab.corpus.schema import MOJIBAKE, PATENT_SCHEMA, Y02_CATEGORIES, is_cpc_subclass, repair_mojibake
 from patentlab.errors import PatentlabError
 
 #: An optional ';'-separated list of subclasses (the bundled ``y02_claims_1100.csv`` has one).
@@ -87,6 +87,7 @@ def convert_hub_table(table: pa.Table, source: str, path: Path | str, row_offset
     ids = pc.cast(table["id"], pa.string()).combine_chunks()
     text = pc.cast(table["text"], pa.string()).combine_chunks()
     _check_ids_and_text(ids, text, path, row_offset)
+    text = _repair_mojibake(text)
 
     matrix = _indicator_matrix(table, subclass_cols, path, row_offset)
     cpc = _lists_from_indicator(matrix, np.array(subclass_cols, dtype=object))
@@ -123,6 +124,17 @@ def convert_hub_table(table: pa.Table, source: str, path: Path | str, row_offset
         },
         schema=PATENT_SCHEMA,
     )
+
+
+def _repair_mojibake(text: pa.Array) -> pa.Array:
+    """:func:`~patentlab.corpus.schema.repair_mojibake` on the few rows that need it; the rest
+    never leave Arrow (a hub table has over a million rows)."""
+    hit = pc.match_substring_regex(text, MOJIBAKE.pattern)
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return text
+    repaired = pa.array([repair_mojibake(text[int(i)].as_py()) for i in rows], pa.string())
+    return pc.replace_with_mask(text, hit, repaired)
 
 
 def _check_ids_and_text(ids: pa.ChunkedArray, text: pa.ChunkedArray, path, row_offset: int) -> None:
