@@ -157,6 +157,14 @@ def test_the_failures_of_issue_14_are_rejected(name):
     assert set(result.failures) - EXPECTED[name] <= {"degeneration"}, result.failures
 
 
+def test_an_abstract_that_is_one_bare_phrase_fails_the_length_check():
+    """Accepted in a benchmark run before the bound was calibrated: a top-down abstract that
+    named the claimed subject and stopped (11 words; 99.4% of real abstracts have 20 or more)."""
+    text = _lens(abstract="An electrode for supporting an arc in a plasma arc torch.")
+    result = run_checks(parse_patent(text, finished=True))
+    assert result.failures.get("length") == "abstract has 11 words, outside 20..400"
+
+
 def test_the_abstract_loop_is_one_the_8_gram_measure_lets_through():
     result = run_checks(parse_patent(ISSUE_FAILURES["phrase_loop"], finished=True))
     assert result.stats["unit_repeat_ratio"] <= CheckConfig().max_unit_repeat_ratio

@@ -72,7 +72,9 @@ class CheckConfig:
 
     min_title_words: int = 1
     max_title_words: int = 30
-    min_abstract_words: int = 10
+    #: Fewer than 0.6% of real abstracts are shorter (0 of 535 bundled full records, 56 of the
+    #: 10,000 bundled abstracts); a writer's one-phrase "abstract" is not.
+    min_abstract_words: int = 20
     max_abstract_words: int = 400
     min_claim_words: int = 3
     min_claim1_words: int = 10
