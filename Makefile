@@ -74,5 +74,5 @@ llm: $(LLM_STAMP)
 # on 127.0.0.1 by the test. PATENTLAB_REQUIRE_LLM turns "llama-cpp-python is missing" into a failure.
 .PHONY: test-llm
 test-llm: $(LLM_STAMP)
-	$(BIN)/python -m pytest -m "not heavy" -q tests/test_generate_llama_cpp.py tests/test_chat_backends.py
+	$(BIN)/python -m pytest -m "not heavy" -q tests/test_generate_llama_cpp.py tests/test_chat_backends.py tests/test_generator_engines.py
 	PATENTLAB_REQUIRE_LLM=1 $(BIN)/python -m pytest -m heavy -q tests/test_agents_heavy.py -k http

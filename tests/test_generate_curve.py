@@ -15,8 +15,8 @@ from patentlab.vet.curve import CURVE_JSON, CURVE_MD, run_points
 
 def test_presets():
     demo = TrainConfig.preset("demo")
-    assert (demo.method, demo.max_steps, demo.batch_size, demo.max_length) == ("lora", 24, 4, 256)
-    assert demo.eval_every == 8 and demo.max_eval_docs == 32
+    assert (demo.method, demo.max_steps, demo.batch_size, demo.max_length) == ("lora", 16, 4, 256)
+    assert demo.eval_every == 8 and demo.max_eval_docs == 16
     full = TrainConfig.preset("full")
     assert full.max_steps > demo.max_steps and full.max_length > demo.max_length
     assert full.max_eval_docs is None and full.eval_every > 0  # every held-out document

@@ -31,6 +31,7 @@ class LlamaCppGenerator(BaseGenerator):
     """
 
     engine = "llama-cpp"
+    options = ("threads", "gguf_dtype")
 
     def __init__(
         self, gguf_path: str | Path, *, source: str | None = None, threads: int | None = None,

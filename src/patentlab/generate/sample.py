@@ -1,9 +1,10 @@
 """Fast, reproducible sampling of patents: batched decoding with a KV cache, or llama.cpp.
 
-Two engines share one API (:class:`BaseGenerator`): ``torch`` (:class:`PatentGenerator`, any
-causal LM, CPU or GPU) and ``llama-cpp`` (:class:`~patentlab.generate.llama_cpp.LlamaCppGenerator`,
-SmolLM2 and its fine-tunes exported to GGUF, the fastest on a CPU). :func:`load_generator`
-picks one by name.
+The engines are a declared family: each is a :class:`BaseGenerator` subclass with its own
+``from_pretrained``, named in :data:`ENGINES` (``torch``: :class:`PatentGenerator`, any causal
+LM, CPU or GPU; ``llama-cpp``: :class:`~patentlab.generate.llama_cpp.LlamaCppGenerator`, SmolLM2
+and its fine-tunes exported to GGUF, the fastest on a CPU). :func:`load_generator` builds one by
+name; a new engine is one module and one line in :data:`ENGINES` (or :func:`register_engine`).
 
 :class:`PatentGenerator` runs its own decoding loop rather than ``model.generate`` for three
 reasons: every row samples from its own seeded random generator, so a patent depends on the
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import TOP_DOWN, check_mode, prompt
@@ -39,8 +40,13 @@ _SEED_STRIDE = 1_000_003  # keeps the per-row seeds of neighbouring request seed
 #: end, then the forced header) before the grace that wrap_after's room planned for runs out.
 _GRACE_RESERVE = 4
 
-Engine = Literal["torch", "llama-cpp"]
-ENGINES: tuple[Engine, ...] = ("torch", "llama-cpp")
+#: Every sampling engine: name -> ``"module:Class"``, a :class:`BaseGenerator` subclass. Its module
+#: is imported only when the engine is loaded, so an optional dependency is needed by its own
+#: engine alone.
+ENGINES: dict[str, str] = {
+    "torch": "patentlab.generate.sample:PatentGenerator",
+    "llama-cpp": "patentlab.generate.llama_cpp:LlamaCppGenerator",
+}
 
 
 def row_seed(seed: int, row: int) -> int:
@@ -118,8 +124,11 @@ class BaseGenerator:
     :meth:`_generate`; :meth:`generate` checks the arguments and times the call around it.
     """
 
-    #: ``"torch"`` or ``"llama-cpp"``.
+    #: The engine's name in :data:`ENGINES`.
     engine: str = ""
+    #: The :func:`load_generator` options that :meth:`from_pretrained` reads (the others are
+    #: another engine's: ``device`` means nothing to llama.cpp, ``threads`` nothing to torch).
+    options: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.last_stats = SamplingStats()
@@ -292,6 +301,7 @@ class PatentGenerator(BaseGenerator):
     """The torch engine: batched decoding with a KV cache, for any causal LM on CPU or GPU."""
 
     engine = "torch"
+    options = ("device", "dtype")
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
         super().__init__()
@@ -302,11 +312,24 @@ class PatentGenerator(BaseGenerator):
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = None
+        cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = "auto"
     ) -> PatentGenerator:
-        """Load a trained run's ``model`` dir, a LoRA adapter, a hub id or the packaged model."""
-        from patentlab.llm.loading import load_causal_lm
+        """Load a trained run's ``model`` dir, a LoRA adapter, a hub id or the packaged model.
 
+        ``dtype``: ``"auto"`` (bfloat16 where the hardware computes it natively, see
+        :func:`~patentlab.llm.loading.fast_dtype`), ``"float32"``, ``"bfloat16"`` or a torch dtype.
+        """
+        import torch
+
+        from patentlab.llm.loading import fast_dtype, load_causal_lm
+
+        if isinstance(dtype, str):
+            named = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+            if dtype != "auto" and dtype not in named:
+                raise PatentlabError(
+                    f"unknown dtype '{dtype}'; choose auto, float32 or bfloat16", field="dtype"
+                )
+            dtype = fast_dtype(device) if dtype == "auto" else named[dtype]
         model, tokenizer = load_causal_lm(name_or_path, device=device, dtype=dtype)
         return cls(model, tokenizer)
 
@@ -503,6 +526,21 @@ class PatentGenerator(BaseGenerator):
         return grammars
 
 
+def register_engine(name: str, target: str) -> None:
+    """Make ``load_generator(engine=name)`` build ``target`` (``"package.module:Class"``)."""
+    ENGINES[name] = target
+
+
+def engine_class(engine: str) -> type[BaseGenerator]:
+    """The :class:`BaseGenerator` subclass registered as ``engine`` (its module imported now)."""
+    import importlib
+
+    if engine not in ENGINES:
+        raise PatentlabError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}", field="engine")
+    module, _, name = ENGINES[engine].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def load_generator(
     name_or_path: str | Path | None = None,
     *,
@@ -518,22 +556,11 @@ def load_generator(
     fine-tune exported to GGUF once (``gguf_dtype``) and cached. ``device`` and ``dtype``
     (``auto``: bfloat16 where the hardware has it, see :func:`~patentlab.llm.loading.fast_dtype`;
     ``float32``; ``bfloat16``) are for torch, ``threads`` for llama.cpp (its default when None).
+    Each engine is given the options it declares (:attr:`BaseGenerator.options`).
     """
-    if engine not in ENGINES:
-        raise PatentlabError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}", field="engine")
-    if engine == "llama-cpp":
-        from patentlab.generate.llama_cpp import LlamaCppGenerator
-
-        return LlamaCppGenerator.from_pretrained(name_or_path, threads=threads, gguf_dtype=gguf_dtype)
-    import torch
-
-    from patentlab.llm.loading import fast_dtype
-
-    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-    if dtype != "auto" and dtype not in dtypes:
-        raise PatentlabError(f"unknown dtype '{dtype}'; choose auto, float32 or bfloat16", field="dtype")
-    chosen = fast_dtype(device) if dtype == "auto" else dtypes[dtype]
-    return PatentGenerator.from_pretrained(name_or_path, device=device, dtype=chosen)
+    cls = engine_class(engine)
+    given = {"device": device, "threads": threads, "gguf_dtype": gguf_dtype, "dtype": dtype}
+    return cls.from_pretrained(name_or_path, **{k: v for k, v in given.items() if k in cls.options})
 
 
 def _filtered_probs(logits: torch.Tensor, temperature: float, top_p: float, top_k: int) -> torch.Tensor:
