@@ -312,12 +312,13 @@ class PatentGenerator(BaseGenerator):
 
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = "auto"
+        cls, name_or_path: str | Path | None = None, *, device: str | None = None, dtype: Any = None
     ) -> PatentGenerator:
         """Load a trained run's ``model`` dir, a LoRA adapter, a hub id or the packaged model.
 
-        ``dtype``: ``"auto"`` (bfloat16 where the hardware computes it natively, see
-        :func:`~patentlab.llm.loading.fast_dtype`), ``"float32"``, ``"bfloat16"`` or a torch dtype.
+        ``dtype``: a torch dtype, None (float32), or a name as :func:`load_generator` passes it:
+        ``"auto"`` (bfloat16 where the hardware computes it natively, see
+        :func:`~patentlab.llm.loading.fast_dtype`), ``"float32"``, ``"bfloat16"``.
         """
         import torch
 
