@@ -24,6 +24,14 @@ from patentlab.generate.writer import clean_abstract, clean_title
             "first, second, and third nodes",
             True,
         ),
+        # ... but not by a "first" and a "light" in other phrases (a published claim 2 of
+        # 2026-12-06 said "the first light emitting device" with no light emitting device).
+        (
+            "a first and a second light shelter between the first light emitting device and a plane",
+            "a light source; a light guide",
+            False,
+        ),
+        ("a lid over the first end", "a body having a first end and a second end", True),
         (
             "a plurality of layers on the second electrode",
             "a plurality of electrodes including anodes",
@@ -32,6 +40,20 @@ from patentlab.generate.writer import clean_abstract, clean_title
         # "the plurality of anodes" names the anodes, not "plurality".
         ("a layer formed over the plurality of anodes", "a plurality of anodes and cathodes", True),
         ("a layer formed over the plurality of anodes", "a plurality of cathodes", False),
+        # "the layer of semi-conductor material" is that layer, not any of the claim's layers
+        # (a dependent claim the demo published on 2026-12-05 passed on "a conductive layer").
+        (
+            "a plurality of regions disposed in the layer of semi-conductor material",
+            "a conductive layer; a light-emitting layer",
+            False,
+        ),
+        (
+            "a plurality of regions disposed in the layer of semi-conductor material",
+            "a layer of semi-conductor material on a substrate",
+            True,
+        ),
+        # "of the …" qualifies the term, which still needs its own antecedent.
+        ("a motor driving the shaft of the pump", "a pump; a shaft", True),
         # A verb after the noun ends the phrase ("the housing is …" is about "housing").
         ("a lid, wherein the housing is sealed", "a housing", True),
         # A term the element introduces itself grounds its later mentions.
@@ -48,6 +70,10 @@ def test_an_element_that_repeats_the_subject_or_a_part_is_refused():
     assert _repeats("a substrate", claim, "panel")
     assert not _repeats("a sapphire substrate", claim, "panel")
     assert not _repeats("wherein the substrate is glass", claim, "panel")
+    # In the singular: a published LCD claim added "a gate line" to "a plurality of gate lines".
+    lcd = "A liquid crystal display comprising: a plurality of gate lines formed on a substrate."
+    assert _repeats("a gate line disposed on the substrate", lcd, "liquid crystal display")
+    assert not _repeats("a data line crossing the gate lines", lcd, "liquid crystal display")
 
 
 def test_writer_replies_are_cleaned_to_one_title_and_whole_sentences():

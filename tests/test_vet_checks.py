@@ -377,3 +377,25 @@ def test_a_doubled_word_in_the_written_abstract_fails_but_one_typo_in_a_claim_do
     assert "substrate substrate" in check_doubled_words(stutter, measure(stutter), CheckConfig())
     typo = _patent(GOOD_CLAIMS.replace("a coil spring", "a coil coil spring"))
     assert check_doubled_words(typo, measure(typo), CheckConfig()) is None
+
+
+@pytest.mark.parametrize(
+    ("title", "reason"),
+    [
+        # Accepted in the vet benchmark of 2026-12-06 (the SmolLM2 writer); none of the 10,000
+        # bundled real titles has a label or a file number.
+        ("Title: A Structure of a Light-Emitting Device", "the title carries a label ('Title:')"),
+        (
+            "Panel Light Source Device: 16-008319-00001, 2018-09",
+            "the title carries a file number or date ('16-008319-00001')",
+        ),
+    ],
+)
+def test_a_title_copied_with_its_label_or_file_number_fails(title, reason):
+    result = run_checks(parse_patent(_lens(title=title), finished=True))
+    assert result.failures.get("title_form") == reason
+
+
+def test_a_title_with_a_gene_name_or_chemical_number_passes():
+    for title in ("Protein expression enhancing Bcl2L11", "Process for 1,3-butadiene from 2-butanol"):
+        assert "title_form" not in run_checks(parse_patent(_lens(title=title), finished=True)).failures

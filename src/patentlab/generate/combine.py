@@ -70,8 +70,6 @@ _INHERENT = frozenset(
     "same other group following range form amount number surface end side top".split()  # noqa: SIM905
 )
 _ORDINALS = frozenset("first second third fourth fifth".split())  # noqa: SIM905
-# "the plurality of anodes" names the anodes: the phrase runs on past "of".
-_QUANTIFIERS = frozenset("plurality pair set array portion part series".split())  # noqa: SIM905
 # An element that points into its source claim ("… of (a), (b), or (c)", "… of claim 3") means
 # nothing outside it.
 _POINTER = re.compile(r"\((?:[a-z]|[ivx]+)\)|\bclaims?\s+\d", re.I)
@@ -155,8 +153,10 @@ def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
 def _noun_phrase(tokens: Sequence[str], start: int) -> list[str]:
     """The words of the noun phrase opening at ``tokens[start]``: one or two words, the second
     only when it reads as a noun ("the semiconductor substrate", not "the housing is"); "the
-    plurality of anodes" runs on to the anodes."""
-    if tokens[start] in _QUANTIFIERS and tokens[start + 1 : start + 2] == ["of"]:
+    plurality of anodes" runs on to the anodes, and "the layer of semi-conductor material" names
+    that layer, not any layer (but "the rotation of the shaft" is the rotation)."""
+    after = tokens[start + 2 : start + 3]
+    if tokens[start + 1 : start + 2] == ["of"] and after and after[0] not in FUNCTION_WORDS:
         return tokens[start : start + 3]
     phrase = tokens[start : start + 1]
     if start + 1 < len(tokens):
@@ -168,6 +168,24 @@ def _noun_phrase(tokens: Sequence[str], start: int) -> list[str]:
 
 def _stem(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _ordinal_known(ordinal: str, noun: str, seen: Sequence[str]) -> bool:
+    """Whether ``seen`` introduces "the first node": as "a first node", or in a list of ordinals
+    ("first, second, and third nodes"). A "first" elsewhere and a "node" elsewhere are not it
+    ("a first and a second switchable light shelters" does not introduce "the first light
+    emitting device")."""
+    for p, word in enumerate(seen):
+        if word != ordinal:
+            continue
+        if not noun:
+            return True
+        q = p + 1
+        while q < len(seen) and (seen[q] in _ORDINALS or seen[q] in ("and", "or")):
+            q += 1
+        if q < len(seen) and _stem(seen[q]) == noun:
+            return True
+    return False
 
 
 def _grounded(element: str, context: str) -> bool:
@@ -183,12 +201,9 @@ def _grounded(element: str, context: str) -> bool:
         if phrase[0] in _INHERENT:
             continue
         if phrase[0] in _ORDINALS:
-            # "the first node" is grounded by "first, second, and third nodes": the ordinal and
-            # the noun after it must both be known (the noun in either number).
             noun = _stem(tokens[i + 2]) if i + 2 < len(tokens) else ""
             noun = "" if noun in FUNCTION_WORDS else noun  # "the first to third reactors"
-            seen = known.split() + tokens[:i]
-            if phrase[0] not in seen or (noun and not any(_stem(w) == noun for w in seen)):
+            if not _ordinal_known(phrase[0], noun, known.split() + tokens[:i]):
                 return False
             continue
         term = f" {' '.join(phrase)} "
@@ -210,9 +225,11 @@ def _repeats(element: str, claim: str, subject: str) -> bool:
     tokens = words(_INDEFINITE.sub("", element.strip(), count=1))
     if not tokens:
         return False
-    term = _noun_phrase(tokens, 0)
-    head = words(subject)[-1:] or [""]
-    return term[-1] == head[0] or f" {' '.join(term)} " in f" {' '.join(words(claim))} "
+    # Compared in the singular: "a gate line" repeats "a plurality of gate lines".
+    term = [_stem(w) for w in _noun_phrase(tokens, 0)]
+    head = [_stem(w) for w in words(subject)[-1:]] or [""]
+    said = f" {' '.join(map(_stem, words(claim)))} "
+    return term[-1] == head[0] or f" {' '.join(term)} " in said
 
 
 def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:

@@ -394,6 +394,8 @@ def check_phrase_loop(patent: ParsedPatent, stats: dict, config: CheckConfig) ->
 
 
 _MODIFIER_END = re.compile(r"(?:ed|ive|ous|able|ible|ly)$")
+_TITLE_LABEL = re.compile(r"\s*title\s*:", re.I)
+_TITLE_NUMBER = re.compile(r"\d[\d-]{4,}\d|\b(?:19|20)\d\d-\d\d\b")
 _TITLE_VERB = re.compile(r"\b(?:is|are|was|were|will|can|has|have|had)\b", re.I)
 
 
@@ -415,6 +417,12 @@ def check_title_form(patent: ParsedPatent, stats: dict, config: CheckConfig) -> 
     # "… under a controlled": an article, then a modifier, and no noun after it.
     if len(tokens) >= 2 and tokens[-2] in ("a", "an", "the") and _MODIFIER_END.search(tokens[-1]):
         return f"the title stops mid-phrase on '{tokens[-2]} {tokens[-1]}'"
+    if _TITLE_LABEL.match(patent.title):
+        return "the title carries a label ('Title:')"
+    # None of the 10,000 bundled real titles has one; a model copies them from front pages.
+    number = _TITLE_NUMBER.search(patent.title)
+    if number:
+        return f"the title carries a file number or date ('{number.group(0)}')"
     verb = _TITLE_VERB.search(patent.title)
     return f"the title is a sentence ('{verb.group(0)}'), not a noun phrase" if verb else None
 
