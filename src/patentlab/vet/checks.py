@@ -545,8 +545,8 @@ CHECKS: tuple[Check, ...] = (
           "no sentence about the document itself ('described in the text', '… is described.')",
           _text(check_self_reference)),
     Check("length", "title, abstract, claim 1 and claim count within bounds", _text(check_length)),
-    Check("title_form", "the title is a whole noun phrase of at most 20 words, not ending in a function word",
-          _text(check_title_form)),
+    Check("title_form", "the title is a whole noun phrase of at most 20 words, not ending in a function "
+          "word, with no label or file number", _text(check_title_form)),
     Check("doubled_words", "no word said twice in a row ('substrate substrate')", _text(check_doubled_words)),
     Check("degeneration", "no repetition loops (repeated 8-grams) and enough distinct bigrams",
           _text(check_degeneration)),
