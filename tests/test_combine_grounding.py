@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from patentlab.generate.combine import _grounded, _repeats
+from patentlab.claims import parse_claim
+from patentlab.generate.combine import _fits, _grounded, _is_method, _repeats, _unlettered
 from patentlab.generate.writer import clean_abstract, clean_title
 
 
@@ -32,6 +33,15 @@ from patentlab.generate.writer import clean_abstract, clean_title
             False,
         ),
         ("a lid over the first end", "a body having a first end and a second end", True),
+        # A run of ordinals qualifies the noun after it: "the first and second mandrels" needs
+        # mandrels, and any earlier "first" had grounded it (the noun was read as "and").
+        ("a sleeve between the first and second mandrels", "a first arm; a second arm", False),
+        ("a sleeve between the first and second mandrels", "first and second mandrels", True),
+        ("a pipe joining the first to third reactors", "a first tank", False),
+        ("a pipe joining the first to third reactors", "a first reactor; a second reactor", True),
+        # A compound is introduced whole, ordinal or not.
+        ("a lens over the first light guide", "a first light source", False),
+        ("a lens over the first light guide", "a first light guide plate", True),
         (
             "a plurality of layers on the second electrode",
             "a plurality of electrodes including anodes",
@@ -50,6 +60,12 @@ from patentlab.generate.writer import clean_abstract, clean_title
         (
             "a plurality of regions disposed in the layer of semi-conductor material",
             "a layer of semi-conductor material on a substrate",
+            True,
+        ),
+        # "of claim N" names no term: "the method of claim 1" is the method.
+        (
+            "The method of claim 1, further comprising heating the gas",
+            "A method comprising: mixing a gas",
             True,
         ),
         # "of the …" qualifies the term, which still needs its own antecedent.
@@ -74,6 +90,31 @@ def test_an_element_that_repeats_the_subject_or_a_part_is_refused():
     lcd = "A liquid crystal display comprising: a plurality of gate lines formed on a substrate."
     assert _repeats("a gate line disposed on the substrate", lcd, "liquid crystal display")
     assert not _repeats("a data line crossing the gate lines", lcd, "liquid crystal display")
+    # An ordinal does not make a second part of one the claim introduced without it.
+    assert _repeats("a first substrate facing the light", claim, "panel")
+    assert not _repeats("a second layer on the first layer", claim, "panel")
+    assert not _repeats("a first electrode on the substrate", claim, "panel")
+
+
+def test_a_method_is_known_by_its_subject_not_its_first_words():
+    # A published "intrauterine brachytherapy method" took "an orthopaedic plate" as a step.
+    assert _is_method(
+        parse_claim("An intrauterine brachytherapy method comprising: providing a tandem; inserting it.")
+    )
+    assert _is_method(parse_claim("A method of forming fins, comprising: forming a spacer; etching a fin."))
+    assert not _is_method(parse_claim("An apparatus for a process comprising: a tank; a pump."))
+
+
+def test_garbled_source_text_is_not_reused():
+    # A real claim in the bundled data says "a heat-activated sourcesource of releasable hydrogen".
+    assert not _fits("a heat-activated sourcesource of releasable hydrogen", False, False)
+    assert not _fits("a bend of 90Â° at the end", False, False)
+    assert _fits("a heat-activated source of releasable hydrogen", False, False)
+
+
+def test_the_sources_lettering_is_dropped():
+    anatomy = _unlettered(parse_claim("A tool comprising: a) a first member; (b) a second member."))
+    assert anatomy.elements == ["a first member", "a second member"]
 
 
 def test_writer_replies_are_cleaned_to_one_title_and_whole_sentences():

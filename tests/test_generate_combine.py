@@ -89,6 +89,33 @@ def test_the_chat_writer_writes_title_and_abstract_in_the_directions_order(combo
             )
 
 
+def test_a_title_or_abstract_that_fails_a_text_check_is_written_once_more(index, combos):
+    """vet sampling rewrites exactly the combinations whose writer's text fails a text check, with
+    other seeds, and keeps a rewrite only when it passes (a real SmolLM2-135M-Instruct writer)."""
+    from patentlab.generate.sample import SamplingConfig
+    from patentlab.generate.writer import ChatWriter
+    from patentlab.llm.chat.transformers import TransformersBackend
+    from patentlab.vet.sampling import REWRITE_SEED, WRITER_CHECKS, _rewrite_failures, _writer_failures
+
+    class Recording(ChatWriter):
+        def write(self, combos, mode, **kw):
+            calls.append((len(combos), kw["seed"]))
+            return super().write(combos, mode, **kw)
+
+    calls = []
+    writer = Recording(TransformersBackend("smollm2-135m"), source="smollm2-135m")
+    config = SamplingConfig(seed=0, temperature=0.7)
+    first = writer.write(combos, "top-down", **config.to_dict())
+    failed = [i for i, g in enumerate(first) if (f := _writer_failures(g)) and f <= WRITER_CHECKS]
+    out = _rewrite_failures(writer, combos, first, "top-down", False, config)
+    assert calls[1:] == ([(len(failed), REWRITE_SEED)] if failed else []), (calls, failed)
+    for i, (before, after) in enumerate(zip(first, out, strict=True)):
+        if i not in failed:
+            assert after is before
+        elif after is not before:  # the rewrite was kept: it passes, and it is the same claims
+            assert not _writer_failures(after) and after.combination == before.combination
+
+
 def test_prompts_and_top_down_text_carry_the_claims(combos):
     prompt = combine_prompts(combos[:1], "bottom-up")[0]
     assert prompt.startswith("# Patent\n\n## Claims\n1. " + combos[0].claim1)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,6 +47,9 @@ TITLE_TOKENS = 16
 ABSTRACT_TOKENS = 96
 #: Elements longer than this many words make claims nobody reads; such bases are skipped.
 MAX_ELEMENT_WORDS = 40
+#: An element a reference lends says what the part is or does: a bare "a substrate" or "a lower
+#: substrate" added to a claim leaves the reader asking why it is there.
+MIN_ADDED_WORDS = 4
 #: Cosine to the closest base element from which an element of a reference fits the claim.
 MIN_FIT = 0.4
 #: A base claim 1 longer than this is left alone: the new claim should be readable.
@@ -64,17 +67,24 @@ TRIES_PER_COMBINATION = 12
 _REAL = ("granted", "application", "unknown")
 _INDEFINITE = re.compile(r"^(?:a|an|one or more|at least one|a plurality of)\s", re.I)
 _DEFINITE = re.compile(r"^(?:the|said|each)\s", re.I)
-_METHOD = re.compile(r"^(?:a|an)\s+(?:method|process)\b", re.I)
 # Definite phrases that need no antecedent ("the same", "the surface of …").
 _INHERENT = frozenset(
     "same other group following range form amount number surface end side top".split()  # noqa: SIM905
 )
 _ORDINALS = frozenset("first second third fourth fifth".split())  # noqa: SIM905
+# Words inside a run of ordinals: "first and second mandrels", "first to third reactors".
+_ORDINAL_LINKS = frozenset(("and", "or", "to"))
+# Words after "the X of" that do not make "X of …" one term: "the method of claim 1" is the method.
+_NOT_OF_TERM = FUNCTION_WORDS | {"claim", "claims"}
 # An element that points into its source claim ("… of (a), (b), or (c)", "… of claim 3") means
 # nothing outside it.
 _POINTER = re.compile(r"\((?:[a-z]|[ivx]+)\)|\bclaims?\s+\d", re.I)
-# UTF-8 read as Latin-1 in the source ("90Â°"): such text is not published as it stands.
-_MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]")
+# The source's own lettering of its elements ("a) a first member …", "(ii) heating …"): dropped,
+# as the new claim letters nothing.
+_LETTERING = re.compile(r"^\(?(?:[a-z]|[ivx]+|\d{1,2})\)\s*")
+# Source text not published as it stands: UTF-8 read as Latin-1 ("90Â°"), or a word typed twice
+# without a space ("a heat-activated sourcesource of releasable hydrogen").
+_GARBLED = re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]|\b([a-z]{4,})\1\b", re.I)
 _GERUND = re.compile(r"^[a-z]+ing\b", re.I)
 # Words after "the X" that end the noun phrase: verbs and participles ("the valve is", "the layer
 # formed").
@@ -122,12 +132,21 @@ def _subclass(doc: dict[str, Any]) -> str | None:
     return (plain or codes or [None])[0][:4] if (plain or codes) else None
 
 
+def _is_method(anatomy: ClaimAnatomy) -> bool:
+    """A method claims steps: "A method of …", "An intrauterine brachytherapy method …"."""
+    return anatomy.subject.split(" ")[-1:] in (["method"], ["process"])
+
+
+def _unlettered(anatomy: ClaimAnatomy) -> ClaimAnatomy:
+    return replace(anatomy, elements=[_LETTERING.sub("", e, count=1) for e in anatomy.elements])
+
+
 def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
     """Claim 1 of ``doc`` taken apart, when it can carry a combination (else None)."""
     claims = doc.get("claims") or []
     if not claims:
         return None
-    anatomy = parse_claim(claims[0])
+    anatomy = _unlettered(parse_claim(claims[0]))
     if anatomy.transition not in ("comprising", "comprises", "including", "having", "consisting of"):
         return None
     if not 1 <= len(words(anatomy.preamble)) <= 12 or len(anatomy.elements) < 2:
@@ -140,7 +159,7 @@ def _usable(doc: dict[str, Any]) -> ClaimAnatomy | None:
             return None
         if (
             _POINTER.search(element)
-            or _MOJIBAKE.search(element)
+            or _GARBLED.search(element)
             or (tokens[0] == "wherein" and len(tokens) < 5)
         ):
             return None  # the second: a clause cut where the source nests a list
@@ -156,7 +175,7 @@ def _noun_phrase(tokens: Sequence[str], start: int) -> list[str]:
     plurality of anodes" runs on to the anodes, and "the layer of semi-conductor material" names
     that layer, not any layer (but "the rotation of the shaft" is the rotation)."""
     after = tokens[start + 2 : start + 3]
-    if tokens[start + 1 : start + 2] == ["of"] and after and after[0] not in FUNCTION_WORDS:
+    if tokens[start + 1 : start + 2] == ["of"] and after and after[0] not in _NOT_OF_TERM:
         return tokens[start : start + 3]
     phrase = tokens[start : start + 1]
     if start + 1 < len(tokens):
@@ -170,20 +189,34 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _ordinal_known(ordinal: str, noun: str, seen: Sequence[str]) -> bool:
+def _ordinal_noun(tokens: Sequence[str], start: int) -> list[str]:
+    """The noun phrase (singular) that the ordinals opening at ``tokens[start]`` qualify, past
+    any further ordinals ("the first and second mandrels" -> ["mandrel"]); [] when none follows."""
+    q = _past_ordinals(tokens, start)
+    if q == len(tokens) or tokens[q] in FUNCTION_WORDS:
+        return []
+    return [_stem(w) for w in _noun_phrase(tokens, q)]
+
+
+def _past_ordinals(tokens: Sequence[str], start: int) -> int:
+    while start < len(tokens) and (tokens[start] in _ORDINALS or tokens[start] in _ORDINAL_LINKS):
+        start += 1
+    return start
+
+
+def _ordinal_known(ordinal: str, noun: Sequence[str], seen: Sequence[str]) -> bool:
     """Whether ``seen`` introduces "the first node": as "a first node", or in a list of ordinals
     ("first, second, and third nodes"). A "first" elsewhere and a "node" elsewhere are not it
     ("a first and a second switchable light shelters" does not introduce "the first light
-    emitting device")."""
+    emitting device"), and, as for any term, a compound is introduced whole ("a first light
+    source" is not "the first light guide")."""
     for p, word in enumerate(seen):
         if word != ordinal:
             continue
         if not noun:
             return True
-        q = p + 1
-        while q < len(seen) and (seen[q] in _ORDINALS or seen[q] in ("and", "or")):
-            q += 1
-        if q < len(seen) and _stem(seen[q]) == noun:
+        q = _past_ordinals(seen, p + 1)
+        if [_stem(w) for w in seen[q : q + len(noun)]] == list(noun):
             return True
     return False
 
@@ -201,9 +234,7 @@ def _grounded(element: str, context: str) -> bool:
         if phrase[0] in _INHERENT:
             continue
         if phrase[0] in _ORDINALS:
-            noun = _stem(tokens[i + 2]) if i + 2 < len(tokens) else ""
-            noun = "" if noun in FUNCTION_WORDS else noun  # "the first to third reactors"
-            if not _ordinal_known(phrase[0], noun, known.split() + tokens[:i]):
+            if not _ordinal_known(phrase[0], _ordinal_noun(tokens, i + 1), known.split() + tokens[:i]):
                 return False
             continue
         term = f" {' '.join(phrase)} "
@@ -229,7 +260,11 @@ def _repeats(element: str, claim: str, subject: str) -> bool:
     term = [_stem(w) for w in _noun_phrase(tokens, 0)]
     head = [_stem(w) for w in words(subject)[-1:]] or [""]
     said = f" {' '.join(map(_stem, words(claim)))} "
-    return term[-1] == head[0] or f" {' '.join(term)} " in said
+    if term[-1] == head[0] or f" {' '.join(term)} " in said:
+        return True
+    # "a first substrate" beside "a substrate": two substrates, and "the substrate" is ambiguous.
+    noun = " ".join(_ordinal_noun(tokens, 0)) if term[0] in _ORDINALS else ""
+    return bool(noun) and any(f" {a} {noun} " in said for a in ("a", "an", "plurality of"))
 
 
 def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:
@@ -250,7 +285,7 @@ def _fits(element: str, method_base: bool, method_source: bool) -> bool:
     tokens = words(element)
     if not tokens or tokens[-1] in FUNCTION_WORDS:  # cut off in the source ("… arranged to.")
         return False
-    if _POINTER.search(element) or _MOJIBAKE.search(element):
+    if _POINTER.search(element) or _GARBLED.search(element):
         return False
     if method_base:
         return method_source and bool(_GERUND.match(element))
@@ -356,18 +391,19 @@ class Combiner:
             return None
         base_elements = anatomy.elements[:MAX_BASE_ELEMENTS]
         base_known = [e for c in base["claims"] for e in split_elements(c)] or base_elements
-        method_base = bool(_METHOD.match(anatomy.preamble))
+        method_base = _is_method(anatomy)
         base_claim = _join(anatomy.preamble, anatomy.transition or "comprising", base_elements)
         offers: list[tuple[str, dict[str, Any]]] = []
         for doc in secondaries:
-            sec = parse_claim(doc["claims"][0])
-            method_source = bool(_METHOD.match(sec.preamble))
+            sec = _unlettered(parse_claim(doc["claims"][0]))
+            method_source = _is_method(sec)
             offers += [(e, doc) for e in sec.elements if _fits(e, method_base, method_source)]
         # A part the claim already has ("a substrate" twice) or the claimed thing itself ("a
         # panel …" in a panel claim) would read as a second, unexplained copy.
         offers = [
             (e, d) for e, d in offers
-            if len(words(e)) <= MAX_ELEMENT_WORDS and not _repeats(e, base_claim, anatomy.subject)
+            if MIN_ADDED_WORDS <= len(words(e)) <= MAX_ELEMENT_WORDS
+            and not _repeats(e, base_claim, anatomy.subject)
         ]  # fmt: skip
         if not offers:
             return None

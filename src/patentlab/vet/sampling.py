@@ -19,6 +19,15 @@ from patentlab.generate.writer import PATENT_LM, InventionWriter, load_writer
 from patentlab.llm.loading import resolve_causal_lm, weights_sha256
 from patentlab.vet.cost import Stopwatch
 
+#: Text checks that judge what a combination's writer wrote (its title and abstract; the claims
+#: are real elements and pass or fail as built). A combination that fails only these is written
+#: once more, with other seeds, and the rewrite is kept when it passes them; its cost is charged.
+WRITER_CHECKS = frozenset(
+    {"sections", "length", "title_form", "doubled_words", "degeneration", "phrase_loop", "self_reference"}
+)
+#: Seed offset of the rewrite (any value unlike the first pass's per-row seeds).
+REWRITE_SEED = 1_000_003
+
 
 def sample_generations(
     model: str | Path | None,
@@ -151,6 +160,7 @@ def _sample_combined(
         if opened:
             search_index.close()
     generations = writer.write(combos, mode, progress=progress, **config.to_dict())
+    generations = _rewrite_failures(writer, combos, generations, mode, progress, config)
     if topic is not None:
         from patentlab.generate.topic import resolve_topic
 
@@ -160,3 +170,38 @@ def _sample_combined(
 
 
 __all__ = ["sample_generations", "weights_sha256"]
+
+
+def _writer_failures(generation: Any) -> set[str]:
+    from patentlab.generate.parse import parse_patent
+    from patentlab.vet.checks import run_checks
+
+    return set(run_checks(parse_patent(generation.text, finished=generation.finished)).failures)
+
+
+def _rewrite_failures(
+    writer: InventionWriter,
+    combos: Sequence[Any],
+    generations: list[Any],
+    mode: str,
+    progress: bool,
+    config: Any,
+) -> list[Any]:
+    """``generations`` with each one whose title or abstract fails a :data:`WRITER_CHECKS` check
+    (and nothing else) written once more; the rewrite replaces it when it passes."""
+    redo = [
+        i for i, g in enumerate(generations) if (failed := _writer_failures(g)) and failed <= WRITER_CHECKS
+    ]
+    if not redo:
+        return generations
+    again = writer.write(
+        [combos[i] for i in redo],
+        mode,
+        progress=progress,
+        **{**config.to_dict(), "seed": config.seed + REWRITE_SEED},
+    )
+    out = list(generations)
+    for i, rewrite in zip(redo, again, strict=True):
+        if not _writer_failures(rewrite):
+            out[i] = rewrite
+    return out
