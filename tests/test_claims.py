@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patentlab.claims import orphan_claims, parse_claim, parse_claims, split_elements, subject
+from patentlab.claims import orphan_claims, parse_claim, parse_claims, singular, split_elements, subject
 from patentlab.data import sample_path
 from patentlab.generate.data import iter_full_records
 from patentlab.vet.checks import claim_form
@@ -45,6 +45,8 @@ def test_subject_of_a_preamble():
     assert subject("A method for producing steel") == "method"
     assert subject("An electric vehicle") == "electric vehicle"
     assert subject("A photovoltaic module, the module") == "photovoltaic module"
+    # "in" inside "in-line" ends nothing (a published claim 2 read "The invention of claim 1").
+    assert subject("An in-line marking system, the system") == "in-line marking system"
 
 
 def test_real_claim_sets_have_almost_no_orphans():
@@ -52,3 +54,9 @@ def test_real_claim_sets_have_almost_no_orphans():
     with_orphans = [r["id"] for r in records if orphan_claims(parse_claims(r["claims"]))]
     assert len(records) > 300
     assert len(with_orphans) / len(records) < 0.03, with_orphans[:5]
+
+
+def test_one_singular_for_every_step_that_matches_terms():
+    # The combiner had its own, which read "gas" as "ga" and "assemblies" as "assemblie".
+    nouns = ("valves", "assemblies", "boxes", "gas", "glass", "axis", "lenses", "lens")
+    assert list(map(singular, nouns)) == ["valve", "assembly", "box", "gas", "glass", "axis", "lens", "lens"]

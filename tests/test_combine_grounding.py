@@ -90,6 +90,14 @@ def test_an_element_that_repeats_the_subject_or_a_part_is_refused():
     lcd = "A liquid crystal display comprising: a plurality of gate lines formed on a substrate."
     assert _repeats("a gate line disposed on the substrate", lcd, "liquid crystal display")
     assert not _repeats("a data line crossing the gate lines", lcd, "liquid crystal display")
+    # A step (or a part) introduces terms inside it too: "forming a hardmask on a substrate" made
+    # a second substrate in a published method claim, "obtaining an image" a second image.
+    method = "A method comprising: forming spacers on a substrate; obtaining an image of the pattern."
+    assert _repeats("forming a hardmask on a substrate", method, "method")
+    assert _repeats("obtaining an image", method, "method")
+    assert not _repeats("forming a hardmask on the substrate", method, "method")
+    assert _repeats("a sensor mounted on a substrate", claim, "panel")
+    assert not _repeats("a sensor mounted on the substrate", claim, "panel")
     # An ordinal does not make a second part of one the claim introduced without it.
     assert _repeats("a first substrate facing the light", claim, "panel")
     assert not _repeats("a second layer on the first layer", claim, "panel")
@@ -109,6 +117,7 @@ def test_garbled_source_text_is_not_reused():
     # A real claim in the bundled data says "a heat-activated sourcesource of releasable hydrogen".
     assert not _fits("a heat-activated sourcesource of releasable hydrogen", False, False)
     assert not _fits("a bend of 90Â° at the end", False, False)
+    assert not _fits("a reflector angled at approximately 45\ufffd\ufffd to the tube", False, False)
     assert _fits("a heat-activated source of releasable hydrogen", False, False)
 
 

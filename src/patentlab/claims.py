@@ -15,6 +15,7 @@ A claim reads ``[number.] preamble transition body``:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,9 +51,9 @@ _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # "Apparatus for …", "Method of …") opens an independent claim.
 _DEFINITE_OPENING = re.compile(r"^\s*(?:the|said|this|these|such|it|its|they)\b", re.I)
 # Where the subject of a preamble ends: "A method for producing steel" -> "method".
-_SUBJECT_END = re.compile(
-    r"\b(?:for|of|to|that|which|in|on|with|by|according|as|configured|adapted|used|being|"
-    r"wherein|comprising|having|including)\b|[,;:(]",
+_SUBJECT_END = re.compile(  # not inside a hyphenated word: "an in-line marking system"
+    r"(?<![\w-])(?:for|of|to|that|which|in|on|with|by|according|as|configured|adapted|used|being|"
+    r"wherein|comprising|having|including)(?![\w-])|[,;:(]",
     re.I,
 )
 
@@ -63,6 +64,26 @@ FUNCTION_WORDS = frozenset(
     their this these those nor but if whether while within without between having comprising including
     containing""".split()  # noqa: SIM905
 )
+
+
+# Singular nouns ending in a plain "s" that the rules below would cut.
+_SINGULAR_S = frozenset("lens bias means series species canvas atlas".split())  # noqa: SIM905
+
+
+@functools.lru_cache(maxsize=1 << 16)  # called millions of times over a corpus, on few distinct words
+def singular(word: str) -> str:
+    """A light singular of a lower-case noun, for matching a term with its antecedent:
+    "valves" -> "valve", "assemblies" -> "assembly", "boxes" -> "box", "lenses" -> "lens"; "gas",
+    "glass", "axis" and "lens" stay."""
+    if word in _SINGULAR_S:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("es") and word[-3:-2] in ("s", "x", "z", "h") and len(word) > 4:
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "is", "us")) and len(word) > 3:
+        return word[:-1]
+    return word
 
 
 def words(text: str | None) -> list[str]:

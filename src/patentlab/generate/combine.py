@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from patentlab.claims import FUNCTION_WORDS, ClaimAnatomy, parse_claim, split_elements, words
+from patentlab.claims import FUNCTION_WORDS, ClaimAnatomy, parse_claim, singular, split_elements, words
 from patentlab.errors import PatentlabError
 from patentlab.generate.formats import BOTTOM_UP, HEADER, check_mode, format_claims
 
@@ -82,9 +82,9 @@ _POINTER = re.compile(r"\((?:[a-z]|[ivx]+)\)|\bclaims?\s+\d", re.I)
 # The source's own lettering of its elements ("a) a first member …", "(ii) heating …"): dropped,
 # as the new claim letters nothing.
 _LETTERING = re.compile(r"^\(?(?:[a-z]|[ivx]+|\d{1,2})\)\s*")
-# Source text not published as it stands: UTF-8 read as Latin-1 ("90Â°"), or a word typed twice
-# without a space ("a heat-activated sourcesource of releasable hydrogen").
-_GARBLED = re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]|\b([a-z]{4,})\1\b", re.I)
+# Source text not published as it stands: UTF-8 read as Latin-1 ("90Â°"), characters lost upstream
+# ("45\ufffd\ufffd"), or a word typed twice without a space ("a heat-activated sourcesource").
+_GARBLED = re.compile(r"[\u00c2\u00c3][\u0080-\u00bf]|\ufffd|\b([a-z]{4,})\1\b", re.I)
 _GERUND = re.compile(r"^[a-z]+ing\b", re.I)
 # Words after "the X" that end the noun phrase: verbs and participles ("the valve is", "the layer
 # formed").
@@ -185,17 +185,13 @@ def _noun_phrase(tokens: Sequence[str], start: int) -> list[str]:
     return phrase
 
 
-def _stem(word: str) -> str:
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
-
-
 def _ordinal_noun(tokens: Sequence[str], start: int) -> list[str]:
     """The noun phrase (singular) that the ordinals opening at ``tokens[start]`` qualify, past
     any further ordinals ("the first and second mandrels" -> ["mandrel"]); [] when none follows."""
     q = _past_ordinals(tokens, start)
     if q == len(tokens) or tokens[q] in FUNCTION_WORDS:
         return []
-    return [_stem(w) for w in _noun_phrase(tokens, q)]
+    return [singular(w) for w in _noun_phrase(tokens, q)]
 
 
 def _past_ordinals(tokens: Sequence[str], start: int) -> int:
@@ -216,7 +212,7 @@ def _ordinal_known(ordinal: str, noun: Sequence[str], seen: Sequence[str]) -> bo
         if not noun:
             return True
         q = _past_ordinals(seen, p + 1)
-        if [_stem(w) for w in seen[q : q + len(noun)]] == list(noun):
+        if [singular(w) for w in seen[q : q + len(noun)]] == list(noun):
             return True
     return False
 
@@ -249,22 +245,31 @@ def _all_grounded(preamble: str, elements: Sequence[str]) -> bool:
 
 
 def _repeats(element: str, claim: str, subject: str) -> bool:
-    """Whether ``element`` introduces ("a …") a term ``claim`` already has, or the claimed
-    ``subject`` itself."""
-    if not _INDEFINITE.match(element):
-        return False
-    tokens = words(_INDEFINITE.sub("", element.strip(), count=1))
-    if not tokens:
+    """Whether ``element`` introduces ("a …", also inside: "forming a layer on a substrate") a
+    term ``claim`` already has, or opens on the claimed ``subject`` itself."""
+    tokens = words(element)
+    starts = [i + 1 for i, t in enumerate(tokens[:-1]) if t in ("a", "an")]
+    if _INDEFINITE.match(element):
+        opener = len(words(_INDEFINITE.match(element).group(0)))
+        starts = sorted({opener, *starts})
+    if not starts:
         return False
     # Compared in the singular: "a gate line" repeats "a plurality of gate lines".
-    term = [_stem(w) for w in _noun_phrase(tokens, 0)]
-    head = [_stem(w) for w in words(subject)[-1:]] or [""]
-    said = f" {' '.join(map(_stem, words(claim)))} "
-    if term[-1] == head[0] or f" {' '.join(term)} " in said:
-        return True
-    # "a first substrate" beside "a substrate": two substrates, and "the substrate" is ambiguous.
-    noun = " ".join(_ordinal_noun(tokens, 0)) if term[0] in _ORDINALS else ""
-    return bool(noun) and any(f" {a} {noun} " in said for a in ("a", "an", "plurality of"))
+    said = f" {' '.join(map(singular, words(claim)))} "
+    head = [singular(w) for w in words(subject)[-1:]] or [""]
+    for n, start in enumerate(starts):
+        if tokens[start : start + 2] == ["plurality", "of"]:
+            start += 2
+        if start >= len(tokens) or tokens[start] in FUNCTION_WORDS:
+            continue
+        term = [singular(w) for w in _noun_phrase(tokens, start)]
+        if f" {' '.join(term)} " in said or (n == 0 and _INDEFINITE.match(element) and term[-1] == head[0]):
+            return True
+        # "a first substrate" beside "a substrate": two substrates, and "the substrate" is ambiguous.
+        noun = " ".join(_ordinal_noun(tokens, start)) if term[0] in _ORDINALS else ""
+        if noun and any(f" {a} {noun} " in said for a in ("a", "an", "plurality of")):
+            return True
+    return False
 
 
 def _join(preamble: str, transition: str, elements: Sequence[str]) -> str:

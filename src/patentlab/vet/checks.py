@@ -12,7 +12,6 @@ granted patents (see ``docs/vet.md``), which pass almost every check.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from patentlab.claims import FUNCTION_WORDS as _TITLE_END_WORDS
-from patentlab.claims import claim_references, orphan_claims, parse_claim, parse_claims
+from patentlab.claims import claim_references, orphan_claims, parse_claim, parse_claims, singular
 from patentlab.generate.formats import TOP_DOWN, format_patent
 from patentlab.generate.parse import ParsedPatent, parse_patent
 from patentlab.vet.text import distinct_n, repeated_ngram_ratio, words
@@ -132,18 +131,6 @@ def claim_chains(patent: ParsedPatent) -> list[str]:
     return chains
 
 
-@functools.lru_cache(maxsize=1 << 16)  # called millions of times over a corpus, on few distinct words
-def _stem(word: str) -> str:
-    # "valves" / "the valve", "assemblies" / "an assembly": enough for a light check.
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("es") and word[-3:-2] in ("s", "x", "z", "h") and len(word) > 4:
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "is", "us")) and len(word) > 3:
-        return word[:-1]
-    return word
-
-
 def definite_terms(text: str, start: int = 0) -> tuple[list[str], list[str]]:
     """Terms introduced with "the"/"said" from token ``start`` on: ``(all, without antecedent)``.
 
@@ -152,7 +139,7 @@ def definite_terms(text: str, start: int = 0) -> tuple[list[str], list[str]]:
     as its antecedent.
     """
     tokens = words(text)
-    seen = {_stem(t) for t in tokens[:start]}
+    seen = {singular(t) for t in tokens[:start]}
     missing: list[str] = []
     found: list[str] = []
     for i, token in enumerate(tokens):
@@ -162,17 +149,17 @@ def definite_terms(text: str, start: int = 0) -> tuple[list[str], list[str]]:
                 j += 1
             # The term is the next word; an adjective ("the outer surface") may stand before the
             # noun, so the word after it also counts as the antecedent when it is a content word.
-            head = [_stem(t) for t in tokens[j : j + 2] if t not in _FUNCTION_WORDS and not t.isdigit()]
-            if head and head[0] == _stem(tokens[j]) and head[0] not in found:
+            head = [singular(t) for t in tokens[j : j + 2] if t not in _FUNCTION_WORDS and not t.isdigit()]
+            if head and head[0] == singular(tokens[j]) and head[0] not in found:
                 found.append(head[0])
             # "the rotation of the shaft", "the administration of a dose": a term qualified by
             # "of" names an aspect of what follows, which needs no earlier mention of its own.
             supported = any(t in seen or t in _NO_ANTECEDENT_NEEDED for t in head) or (
                 "of" in tokens[j + 1 : j + 3]
             )
-            if head and head[0] == _stem(tokens[j]) and not supported and head[0] not in missing:
+            if head and head[0] == singular(tokens[j]) and not supported and head[0] not in missing:
                 missing.append(head[0])
-        seen.add(_stem(token))
+        seen.add(singular(token))
     return found, missing
 
 
