@@ -169,9 +169,6 @@ def _sample_combined(
     return generations
 
 
-__all__ = ["sample_generations", "weights_sha256"]
-
-
 def _writer_failures(generation: Any) -> set[str]:
     from patentlab.generate.parse import parse_patent
     from patentlab.vet.checks import run_checks
@@ -205,3 +202,6 @@ def _rewrite_failures(
         if not _writer_failures(rewrite):
             out[i] = rewrite
     return out
+
+
+__all__ = ["REWRITE_SEED", "WRITER_CHECKS", "sample_generations", "weights_sha256"]
