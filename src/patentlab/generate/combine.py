@@ -249,9 +249,9 @@ def _repeats(element: str, claim: str, subject: str) -> bool:
     term ``claim`` already has, or opens on the claimed ``subject`` itself."""
     tokens = words(element)
     starts = [i + 1 for i, t in enumerate(tokens[:-1]) if t in ("a", "an")]
-    if _INDEFINITE.match(element):
-        opener = len(words(_INDEFINITE.match(element).group(0)))
-        starts = sorted({opener, *starts})
+    opens = _INDEFINITE.match(element)
+    if opens:
+        starts = sorted({len(words(opens.group(0))), *starts})
     if not starts:
         return False
     # Compared in the singular: "a gate line" repeats "a plurality of gate lines".
@@ -263,7 +263,7 @@ def _repeats(element: str, claim: str, subject: str) -> bool:
         if start >= len(tokens) or tokens[start] in FUNCTION_WORDS:
             continue
         term = [singular(w) for w in _noun_phrase(tokens, start)]
-        if f" {' '.join(term)} " in said or (n == 0 and _INDEFINITE.match(element) and term[-1] == head[0]):
+        if f" {' '.join(term)} " in said or (n == 0 and opens and term[-1] == head[0]):
             return True
         # "a first substrate" beside "a substrate": two substrates, and "the substrate" is ambiguous.
         noun = " ".join(_ordinal_noun(tokens, start)) if term[0] in _ORDINALS else ""
